@@ -1,0 +1,22 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.data/', '.cache/', '.test-run/', 'coverage/', 'platform/tools/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through platform/config.ts only.' },
+      ],
+    },
+  },
+  { files: ['platform/config.ts', 'test/**/*.ts', 'platform/tools/**'], rules: { 'no-restricted-properties': 'off' } },
+  { files: ['eslint.config.js', 'jest.config.js'], ...tseslint.configs.disableTypeChecked },
+);

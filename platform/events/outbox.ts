@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p, type EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../logger.ts';
+import type { Database } from '../db/orm.ts';
+import { topicOf, type EventEnvelope } from './envelope.ts';
+import { traceparentHeader } from '../telemetry.ts';
+import type { EventTransport } from './transport.ts';
+
+/**
+ * Transactional outbox. An owner's change and its event are flushed together; a relay
+ * publishes the rows afterwards, so a mutation succeeds even while Kafka is down.
+ * The table has the same shape in every owner's schema.
+ */
+export const OutboxEventSchema = defineEntity({
+  name: 'OutboxEvent',
+  tableName: 'outbox',
+  properties: {
+    seq: p.bigint('string').primary().autoincrement(),
+    eventId: p.uuid(),
+    topic: p.string(),
+    key: p.string(),
+    payload: p.text(),
+    headers: p.json<Record<string, string>>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export class OutboxEvent extends OutboxEventSchema.class {}
+OutboxEventSchema.setClass(OutboxEvent);
+
+/** Adds the event to the unit of work; it is written by the caller's single flush. */
+export function recordEvent(em: EntityManager, event: EventEnvelope): void {
+  em.create(OutboxEvent, {
+    eventId: event.id,
+    topic: topicOf(event.type),
+    key: event.userId,
+    payload: JSON.stringify(event),
+    headers: { ce_type: event.type, ce_id: event.id, ...traceparentHeader() },
+    createdAt: new Date(),
+  });
+}
+
+/** A migration step creating the outbox in an owner's schema. */
+export function outboxMigrationSql(schema: string): string[] {
+  return [
+    `create table "${schema}".outbox (
+      seq bigserial primary key,
+      event_id uuid not null unique,
+      topic text not null,
+      key text not null,
+      payload text not null,
+      headers jsonb not null,
+      created_at timestamptz not null default now())`,
+    `create table "${schema}".outbox_lease (
+      id int primary key check (id = 1),
+      owner text not null,
+      expires_at timestamptz not null)`,
+  ];
+}
+
+export interface OutboxRelay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Called after a commit that wrote outbox rows, so they go out at once rather than at the next sweep. */
+  wake(): void;
+  /** Publishes everything pending now (tests and shutdown). */
+  drain(): Promise<number>;
+  backlog(): Promise<{ count: number; oldestAgeMs: number }>;
+}
+
+export function createOutboxRelay(deps: {
+  db: Database;
+  schema: string;
+  transport: EventTransport;
+  logger: Logger;
+  batchSize?: number;
+  sweepMs?: number;
+}): OutboxRelay {
+  const conn = deps.db.orm.em.getConnection();
+  const log = deps.logger.child({ component: 'outbox-relay', schema: deps.schema });
+  const batchSize = deps.batchSize ?? 500;
+  const sweepMs = deps.sweepMs ?? 1000;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let pendingWake = false;
+  let failures = 0;
+
+  const owner = randomUUID();
+
+  /**
+   * One relay per schema at a time (a lease, not a lock held across the publish: the
+   * publish may itself need the database), so each user's events leave in commit order.
+   */
+  async function holdLease(): Promise<boolean> {
+    const rows = await conn.execute<{ owner: string }[]>(
+      `insert into "${deps.schema}".outbox_lease (id, owner, expires_at) values (1, ?, now() + interval '10 seconds')
+       on conflict (id) do update set owner = excluded.owner, expires_at = excluded.expires_at
+       where "${deps.schema}".outbox_lease.owner = excluded.owner or "${deps.schema}".outbox_lease.expires_at < now()
+       returning owner`,
+      [owner],
+    );
+    return rows.length === 1;
+  }
+
+  async function publishBatch(): Promise<number> {
+    if (!(await holdLease())) return 0;
+    const rows = await conn.execute<{ seq: string; topic: string; key: string; payload: string; headers: Record<string, string> }[]>(
+      `select seq::text as seq, topic, key, payload, headers from "${deps.schema}".outbox order by seq limit ${batchSize}`,
+    );
+    if (rows.length === 0) return 0;
+    await deps.transport.publish(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })));
+    // A crash between publish and delete republishes the batch; consumers skip applied ids.
+    await conn.execute(`delete from "${deps.schema}".outbox where seq <= ?`, [rows.at(-1)!.seq]);
+    return rows.length;
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await publishBatch();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (pendingWake) {
+        pendingWake = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  return {
+    async start() {
+      running = true;
+      loop = (async () => {
+        while (running) {
+          try {
+            await drain();
+            if (failures > 0) log.info({ after: failures }, 'outbox relay publishing again');
+            failures = 0;
+            await sleep(sweepMs);
+          } catch (error) {
+            failures += 1;
+            if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, 'outbox publish failed; events stay queued');
+            await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          }
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await loop;
+      await conn.execute(`delete from "${deps.schema}".outbox_lease where owner = ?`, [owner]).catch(() => undefined);
+    },
+    wake() {
+      if (wakeUp) wakeUp();
+      else pendingWake = true;
+    },
+    drain,
+    async backlog() {
+      const [row] = await conn.execute<{ count: string; oldest: string | null }[]>(
+        `select count(*)::text as count, (extract(epoch from now() - min(created_at)) * 1000)::text as oldest from "${deps.schema}".outbox`,
+      );
+      return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http';
+import { createDatabase, type Database } from '../platform/db/orm.ts';
+import { createConsumer, type Consumer } from '../platform/events/consumer.ts';
+import { createOutboxRelay } from '../platform/events/outbox.ts';
+import type { EventTransport } from '../platform/events/transport.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/http/metrics.ts';
+import { createOpsHandler } from '../platform/http/health.ts';
+import { sessionsEntities } from '../subgraphs/sessions/entities.ts';
+import { sessionsMigrations } from '../subgraphs/sessions/migrations.ts';
+import { auditEntities } from '../subgraphs/audit/entities.ts';
+import { auditMigrations } from '../subgraphs/audit/migrations.ts';
+import { applySessionStats, sessionStatsTypes } from './session-stats.ts';
+import { appendAuditRecord, auditedTypes } from './audit-writer.ts';
+
+export interface ProcessorsDeps {
+  databaseUrl: string;
+  transport: EventTransport;
+  logger: Logger;
+  metrics: Metrics;
+  host: string;
+  port: number;
+  /** Consumer group names get this prefix (tests isolate groups per file). */
+  groupPrefix?: string;
+}
+
+/** All consumer groups of Parley, hosted by one process; each writes only its own domain's schema. */
+export async function createProcessors(deps: ProcessorsDeps) {
+  const logger = deps.logger.child({ process: 'processors' });
+  const prefix = deps.groupPrefix ?? '';
+  const sessionsDb = await createDatabase({ url: deps.databaseUrl, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 5 });
+  const auditDb = await createDatabase({ url: deps.databaseUrl, schema: 'audit', entities: auditEntities, migrations: auditMigrations, logger, poolSize: 5 });
+  const databases: Database[] = [sessionsDb, auditDb];
+  // The stats projection announces its changes through the sessions outbox.
+  const sessionsRelay = createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger });
+  const common = { transport: deps.transport, logger, metrics: deps.metrics };
+  const consumers: Consumer[] = [
+    createConsumer({ ...common, name: `${prefix}session-stats`, topics: ['session-events'], types: sessionStatsTypes, db: sessionsDb, handle: applySessionStats, afterCommit: () => sessionsRelay.wake() }),
+    createConsumer({ ...common, name: `${prefix}audit-writer`, topics: ['session-events', 'task-events'], types: auditedTypes, db: auditDb, handle: appendAuditRecord }),
+  ];
+  const ops = createOpsHandler({
+    metrics: deps.metrics,
+    checks: { database: async () => ({ ok: (await Promise.all(databases.map((d) => d.ping()))).every(Boolean) }) },
+  });
+  let server: Server | undefined;
+
+  return {
+    consumers,
+    async start() {
+      // Idempotent: the migrator applies only what the owning subgraph has not applied yet.
+      for (const db of databases) await db.migrate();
+      await sessionsRelay.start();
+      await Promise.all(consumers.map((c) => c.start()));
+      server = createServer((req, res) => {
+        void ops(req, res).then((handled) => {
+          if (!handled) res.writeHead(404).end();
+        });
+      });
+      await new Promise<void>((resolve) => server!.listen(deps.port, deps.host, resolve));
+      logger.info({ port: deps.port, consumers: consumers.length }, 'processors running');
+    },
+    async stop() {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await sessionsRelay.stop();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await Promise.all(databases.map((d) => d.close()));
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { print, type GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Authenticator } from '../platform/auth/authenticate.ts';
+import { IDENTITY_HEADER, signIdentity, type Identity } from '../platform/auth/identity.ts';
+import { AppError, ErrorCode, formatError } from '../platform/errors.ts';
+import type { EventTransport } from '../platform/events/transport.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/http/metrics.ts';
+import { createOpsHandler } from '../platform/http/health.ts';
+import { BodyTooLargeError, executeApollo, headerValue, sendJson } from '../platform/http/apollo-node.ts';
+import { placeholderUrl } from '../schema/supergraph.ts';
+import { createSubscriptionEngine, type SubscriberContext } from './subscriptions.ts';
+
+interface RouterContext {
+  identity: Identity | null;
+  requestId: string;
+}
+
+export interface RouterDeps {
+  supergraphSdl: string;
+  subgraphUrls: Record<string, string>;
+  authenticate: Authenticator;
+  signingSecret: string;
+  transport: EventTransport;
+  logger: Logger;
+  metrics: Metrics;
+  host: string;
+  port: number;
+  production: boolean;
+  /** Unique per router instance: every instance sees every event for its own clients. */
+  instanceId?: string;
+}
+
+export function createRouter(deps: RouterDeps) {
+  const log = deps.logger.child({ component: 'router' });
+  const byPlaceholder = new Map(Object.entries(deps.subgraphUrls).map(([name, url]) => [placeholderUrl(name), url]));
+  const gateway = new ApolloGateway({
+    supergraphSdl: deps.supergraphSdl,
+    buildService: ({ url }) =>
+      new RemoteGraphQLDataSource<RouterContext>({
+        url: byPlaceholder.get(url ?? '') ?? url,
+        willSendRequest({ request, context }) {
+          request.http?.headers.set(IDENTITY_HEADER, signIdentity(deps.signingSecret, context.identity ?? null, context.requestId ?? randomUUID()));
+        },
+      }),
+  });
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
+  const apollo = new ApolloServer<RouterContext>({
+    gateway,
+    introspection: !deps.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => {
+      const out = formatError(formatted);
+      if (out.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) log.error({ err: error }, 'operation failed');
+      return out;
+    },
+  });
+  const engine = createSubscriptionEngine({
+    transport: deps.transport,
+    logger: log,
+    groupId: `router-${deps.instanceId ?? randomUUID()}`,
+    execute: async (document, variables, identity) => {
+      const response = await apollo.executeOperation(
+        { query: print(document), variables },
+        { contextValue: { identity, requestId: randomUUID() } },
+      );
+      if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+      return response.body.singleResult as never;
+    },
+  });
+  const ops = createOpsHandler({
+    metrics: deps.metrics,
+    checks: { gateway: async () => ({ ok: apiSchema !== undefined, subscribers: engine.listenerCount() }) },
+  });
+  let httpServer: Server | undefined;
+  let wsServer: WebSocketServer | undefined;
+  let wsCleanup: { dispose(): Promise<void> | void } | undefined;
+
+  async function identityFrom(authorization: string | undefined, apiKey: string | undefined) {
+    return deps.authenticate({ authorization, apiKey });
+  }
+
+  return {
+    engine,
+    async start() {
+      await apollo.start();
+      await engine.start();
+      httpServer = createServer((req, res) => {
+        void (async () => {
+          const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
+          res.setHeader('x-request-id', requestId);
+          try {
+            if (await ops(req, res)) return;
+            const path = req.url?.split('?')[0];
+            if (path !== '/graphql' && path !== '/') return sendJson(res, 404, { error: 'not found' });
+            let identity: Identity | null;
+            try {
+              identity = await identityFrom(headerValue(req, 'authorization'), headerValue(req, 'x-api-key'));
+            } catch (error) {
+              if (error instanceof AppError) {
+                return sendJson(res, 401, { errors: [{ message: error.message, extensions: error.extensions }] });
+              }
+              throw error;
+            }
+            await executeApollo(apollo, req, res, async () => ({ identity, requestId }));
+          } catch (error) {
+            if (error instanceof BodyTooLargeError) {
+              return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+            }
+            log.error({ err: error, requestId }, 'request failed');
+            if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } }] });
+          }
+        })();
+      });
+      wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+      wsCleanup = useServer<Record<string, unknown>, { identity?: Identity }>(
+        {
+          schema: () => {
+            if (!apiSchema) throw new Error('supergraph not loaded');
+            return apiSchema;
+          },
+          onConnect: async (ctx) => {
+            const params = ctx.connectionParams ?? {};
+            const authorization = typeof params.authorization === 'string' ? params.authorization : typeof params.Authorization === 'string' ? params.Authorization : undefined;
+            const apiKey = typeof params.apiKey === 'string' ? params.apiKey : undefined;
+            try {
+              const identity = await identityFrom(authorization, apiKey);
+              if (!identity) return false;
+              ctx.extra.identity = identity;
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          context: (ctx): SubscriberContext => ({ identity: ctx.extra.identity!, requestId: randomUUID() }),
+          subscribe: (args) => engine.subscribe(args),
+        },
+        wsServer,
+      );
+      await new Promise<void>((resolve) => httpServer!.listen(deps.port, deps.host, resolve));
+      const port = (httpServer.address() as AddressInfo).port;
+      log.info({ port }, 'router listening');
+      return { url: `http://${deps.host}:${port}/graphql`, port };
+    },
+    async stop() {
+      await wsCleanup?.dispose();
+      wsServer?.close();
+      await engine.stop();
+      await apollo.stop();
+      httpServer?.closeAllConnections();
+      await new Promise<void>((resolve) => (httpServer ? httpServer.close(() => resolve()) : resolve()));
+    },
+  };
+}

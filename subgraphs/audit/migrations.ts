@@ -1,0 +1,23 @@
+import { Migration } from '@mikro-orm/migrations';
+import { processedEventsMigrationSql } from '../../platform/events/consumer.ts';
+import { outboxMigrationSql } from '../../platform/events/outbox.ts';
+
+export class AuditInit extends Migration {
+  override up(): void {
+    this.addSql(`create table audit.records (
+      id uuid primary key,
+      event_id uuid not null unique,
+      occurred_at timestamptz not null,
+      actor_id text not null,
+      action text not null,
+      entity_type text not null,
+      entity_id text not null,
+      outcome text not null check (outcome in ('success', 'failure', 'denied')),
+      data jsonb not null default '{}')`);
+    this.addSql('create index records_time on audit.records (occurred_at desc, id desc)');
+    this.addSql('create index records_actor_time on audit.records (actor_id, occurred_at desc, id desc)');
+    for (const sql of [...outboxMigrationSql('audit'), ...processedEventsMigrationSql('audit')]) this.addSql(sql);
+  }
+}
+
+export const auditMigrations = [{ name: '0001_audit_init', class: AuditInit }];
