@@ -15,7 +15,7 @@ export interface KafkaTransportOptions {
 }
 
 const toPino = (level: logLevel) =>
-  level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'debug' : 'trace';
+  level === logLevel.ERROR || level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'debug' : 'trace';
 
 export function createKafkaTransport(options: KafkaTransportOptions): EventTransport {
   const log = options.logger.child({ component: 'kafka' });

@@ -43,6 +43,7 @@ async function listSessions(em: EntityManager, ownerId: string, first?: number |
 export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
   DateTime,
   Query: {
+    me: (_: unknown, __: unknown, ctx: DomainContext) => ({ id: requireUser(ctx).userId }),
     session: async (_: unknown, { id }: { id: string }, ctx: DomainContext) => {
       const user = requireUser(ctx);
       if (!/^[0-9a-f-]{36}$/i.test(id)) return null;

@@ -1,0 +1,3 @@
+import { describeSkeletonFlow } from './skeleton-flow.scenario.ts';
+
+describeSkeletonFlow('kafka');

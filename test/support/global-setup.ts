@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createDatabase } from '../../platform/db/orm.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { startLocalObjectStore } from '../../platform/embedded.ts';
+import { eventLogMigrations } from '../../platform/events/postgres-log/migrations.ts';
+import { sessionsSubgraph } from '../../subgraphs/sessions/definition.ts';
+import { tasksSubgraph } from '../../subgraphs/tasks/definition.ts';
+import { auditSubgraph } from '../../subgraphs/audit/definition.ts';
+import { routerEntities, routerMigrations } from '../../router/api-keys.ts';
+import { ADMIN_DATABASE_URL, ROOT, RUN_DIR, TEMPLATE_DB, databaseUrlFor } from './env.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Builds the migrated template every test file's database is copied from. */
+async function createTemplate() {
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  // Databases of earlier runs that were interrupted are removed first.
+  const stale = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'parley_test_%'`);
+  for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
+  await admin.query(`create database "${TEMPLATE_DB}"`);
+  await admin.end();
+  const logger = createLogger({ service: 'test-setup', level: 'warn' });
+  const url = databaseUrlFor(TEMPLATE_DB);
+  const owners = [
+    ...[sessionsSubgraph, tasksSubgraph, auditSubgraph].map((d) => ({ schema: d.schema, entities: d.entities, migrations: d.migrations })),
+    { schema: 'router', entities: routerEntities, migrations: routerMigrations },
+    { schema: 'eventlog', entities: [], migrations: eventLogMigrations },
+  ];
+  for (const owner of owners) {
+    const db = await createDatabase({ url, logger, poolSize: 1, ...owner });
+    await db.migrate();
+    await db.close();
+  }
+}
+
+export default async function globalSetup() {
+  const started = Date.now();
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  mkdirSync(RUN_DIR, { recursive: true });
+  await createTemplate();
+
+  if (!process.env.KAFKA_BROKERS) {
+    const port = await freePort();
+    const broker = join(ROOT, 'test/infra/kafka/broker.sh');
+    execFileSync(broker, ['start', String(port), join(RUN_DIR, 'kafka')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
+    process.env.PARLEY_TEST_KAFKA_DIR = join(RUN_DIR, 'kafka');
+    process.env.PARLEY_TEST_KAFKA_PORT = String(port);
+  }
+  if (!process.env.S3_ENDPOINT) {
+    const logger = createLogger({ service: 'test-setup', level: 'warn' });
+    const store = await startLocalObjectStore(join(RUN_DIR, 's3'), logger);
+    process.env.S3_ENDPOINT = store.endpoint;
+    process.env.S3_ACCESS_KEY = store.accessKey;
+    process.env.S3_SECRET_KEY = store.secretKey;
+    (globalThis as { __parleyS3?: { stop(): Promise<void> } }).__parleyS3 = store;
+  }
+  process.stderr.write(`\ntest set-up ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Kafka ${process.env.KAFKA_BROKERS}, S3 ${process.env.S3_ENDPOINT})\n`);
+}

@@ -1,0 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ADMIN_DATABASE_URL, ROOT } from './env.ts';
+
+export default async function globalTeardown() {
+  if (process.env.PARLEY_TEST_KAFKA_DIR) {
+    execFileSync(join(ROOT, 'test/infra/kafka/broker.sh'), ['stop', process.env.PARLEY_TEST_KAFKA_DIR], { stdio: 'ignore' });
+  }
+  await (globalThis as { __parleyS3?: { stop(): Promise<void> } }).__parleyS3?.stop();
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'parley_test_%'`);
+  for (const { datname } of dbs.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
+  await admin.end();
+}
