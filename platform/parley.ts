@@ -32,6 +32,7 @@ export interface ParleyDeps {
 
 export interface Parley {
   routerUrl: string;
+  subgraphUrls: Record<'sessions' | 'tasks' | 'audit', string>;
   transport: EventTransport;
   objects: ObjectStore;
   subgraphs: Record<'sessions' | 'tasks' | 'audit', SubgraphService>;
@@ -58,8 +59,9 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       tasks: await createSubgraphService({ ...common, definition: tasksSubgraph, port: config.TASKS_PORT }),
       audit: await createSubgraphService({ ...common, definition: auditSubgraph, port: config.AUDIT_PORT }),
     };
-    const urls: Record<string, string> = {};
-    for (const [name, service] of Object.entries(subgraphs)) {
+    const urls = { sessions: '', tasks: '', audit: '' };
+    for (const name of ['sessions', 'tasks', 'audit'] as const) {
+      const service = subgraphs[name];
       urls[name] = (await service.start()).url;
       stops.push(() => service.stop());
     }
@@ -90,6 +92,7 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
 
     return {
       routerUrl,
+      subgraphUrls: urls,
       transport,
       objects,
       subgraphs,
