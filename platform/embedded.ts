@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import S3rver from 's3rver';
@@ -37,12 +36,12 @@ export async function startLocalObjectStore(dataDir: string, logger: Logger, por
   const directory = join(dataDir);
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, allowMismatchedSignatures: false });
-  const info = (await server.run()) as AddressInfo;
+  const info = await server.run();
   logger.info({ directory, port: info.port }, 'local object store (S3-compatible) ready');
   return {
     endpoint: `http://127.0.0.1:${info.port}`,
     accessKey: 'S3RVER',
     secretKey: 'S3RVER',
-    stop: () => server.close() as Promise<void>,
+    stop: () => server.close(),
   };
 }

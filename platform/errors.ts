@@ -43,7 +43,8 @@ export const forbidden = (message = 'Not allowed') => new AppError(ErrorCode.FOR
  * anything else becomes INTERNAL_SERVER_ERROR so stack traces and SQL never leak.
  */
 export function formatError(formatted: GraphQLFormattedError, requestId?: string): GraphQLFormattedError {
-  const code = String(formatted.extensions?.code ?? '');
+  const raw = formatted.extensions?.code;
+  const code = typeof raw === 'string' ? raw : '';
   const known = PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR;
   if (known || APOLLO_REQUEST_CODES.has(code)) {
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};

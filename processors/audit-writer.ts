@@ -17,7 +17,7 @@ export async function appendAuditRecord(event: EventEnvelope, em: EntityManager)
     entityType: entityType ?? 'unknown',
     entityId: event.subject,
     outcome: 'success',
-    data: event.data as Record<string, unknown>,
+    data: event.data,
   });
   await Promise.resolve();
 }

@@ -45,7 +45,8 @@ export function createRouter(deps: RouterDeps) {
     buildService: ({ url }) =>
       new RemoteGraphQLDataSource<RouterContext>({
         url: byPlaceholder.get(url ?? '') ?? url,
-        willSendRequest({ request, context }) {
+        willSendRequest({ request, context }: { request: { http?: { headers: { set(k: string, v: string): void } } }; context: Partial<RouterContext> }) {
+          // Whatever identity header a client sent is replaced: only the router's signature counts.
           request.http?.headers.set(IDENTITY_HEADER, signIdentity(deps.signingSecret, context.identity ?? null, context.requestId ?? randomUUID()));
         },
       }),
@@ -79,7 +80,7 @@ export function createRouter(deps: RouterDeps) {
   });
   const ops = createOpsHandler({
     metrics: deps.metrics,
-    checks: { gateway: async () => ({ ok: apiSchema !== undefined, subscribers: engine.listenerCount() }) },
+    checks: { gateway: () => Promise.resolve({ ok: apiSchema !== undefined, subscribers: engine.listenerCount() }) },
   });
   let httpServer: Server | undefined;
   let wsServer: WebSocketServer | undefined;
@@ -111,7 +112,7 @@ export function createRouter(deps: RouterDeps) {
               }
               throw error;
             }
-            await executeApollo(apollo, req, res, async () => ({ identity, requestId }));
+            await executeApollo(apollo, req, res, () => Promise.resolve({ identity, requestId }));
           } catch (error) {
             if (error instanceof BodyTooLargeError) {
               return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });

@@ -98,9 +98,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
       await consumer.run({
         autoCommit: false,
         partitionsConsumedConcurrently: 3,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        eachBatch: async (payload) => {
+          const { batch } = payload;
           for (const message of batch.messages) {
-            if (!isRunning() || isStale()) break;
+            if (!payload.isRunning() || payload.isStale()) break;
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {})) {
               if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
@@ -113,12 +114,12 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
               value: message.value?.toString() ?? '',
               headers,
             });
-            resolveOffset(message.offset);
+            payload.resolveOffset(message.offset);
             // Committed only now that the handler's effect is durable.
             await consumer.commitOffsets([
               { topic: batch.topic, partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() },
             ]);
-            await heartbeat();
+            await payload.heartbeat();
           }
         },
       });

@@ -140,7 +140,7 @@ export function createOutboxRelay(deps: {
     });
 
   return {
-    async start() {
+    start() {
       running = true;
       loop = (async () => {
         while (running) {
@@ -156,6 +156,7 @@ export function createOutboxRelay(deps: {
           }
         }
       })();
+      return Promise.resolve();
     },
     async stop() {
       running = false;

@@ -73,7 +73,7 @@ export function createSubgraphServer<C extends SubgraphContext>(options: Subgrap
               requestId,
               logger: log.child({ requestId, userId: verified.identity?.userId }),
             };
-            await executeApollo(apollo, req, res, async () => options.context(base));
+            await executeApollo(apollo, req, res, () => Promise.resolve(options.context(base)));
           } catch (error) {
             if (error instanceof BodyTooLargeError) {
               return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });

@@ -6,11 +6,7 @@ import pg from 'pg';
 import { createDatabase } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { startLocalObjectStore } from '../../platform/embedded.ts';
-import { eventLogMigrations } from '../../platform/events/postgres-log/migrations.ts';
-import { sessionsSubgraph } from '../../subgraphs/sessions/definition.ts';
-import { tasksSubgraph } from '../../subgraphs/tasks/definition.ts';
-import { auditSubgraph } from '../../subgraphs/audit/definition.ts';
-import { routerEntities, routerMigrations } from '../../router/api-keys.ts';
+import { databaseOwners } from '../../schema/owners.ts';
 import { ADMIN_DATABASE_URL, ROOT, RUN_DIR, TEMPLATE_DB, databaseUrlFor } from './env.ts';
 
 async function freePort(): Promise<number> {
@@ -34,12 +30,7 @@ async function createTemplate() {
   await admin.end();
   const logger = createLogger({ service: 'test-setup', level: 'warn' });
   const url = databaseUrlFor(TEMPLATE_DB);
-  const owners = [
-    ...[sessionsSubgraph, tasksSubgraph, auditSubgraph].map((d) => ({ schema: d.schema, entities: d.entities, migrations: d.migrations })),
-    { schema: 'router', entities: routerEntities, migrations: routerMigrations },
-    { schema: 'eventlog', entities: [], migrations: eventLogMigrations },
-  ];
-  for (const owner of owners) {
+  for (const owner of databaseOwners) {
     const db = await createDatabase({ url, logger, poolSize: 1, ...owner });
     await db.migrate();
     await db.close();

@@ -102,7 +102,8 @@ export async function startTestStack(options: { transport: 'kafka' | 'embedded' 
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, ...((await response.json()) as object) } as GqlResponse<T>;
+      const body = (await response.json()) as Omit<GqlResponse<T>, 'status'>;
+      return { status: response.status, ...body };
     },
     async subscribe(token, query, variables = {}) {
       const before = parley.router.engine.listenerCount();
@@ -163,7 +164,7 @@ export async function startTestStack(options: { transport: 'kafka' | 'embedded' 
       };
     },
     async stop() {
-      await Promise.all(clients.map((c) => c.dispose()));
+      await Promise.all(clients.map((c) => Promise.resolve(c.dispose())));
       await parley.stop();
     },
   };
@@ -180,7 +181,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (error) {
       last = error;
     }
-    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,0 +1,4 @@
+import { runSubgraph } from '../../platform/graphql/run-subgraph.ts';
+import { sessionsSubgraph } from './definition.ts';
+
+runSubgraph(sessionsSubgraph, (config) => config.SESSIONS_PORT);
