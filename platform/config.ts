@@ -23,6 +23,7 @@ const boolFlag = z
 export const baseEnv = {
   PARLEY_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
 };
 
 export const databaseEnv = {

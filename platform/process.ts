@@ -6,7 +6,7 @@ import { startTelemetry } from './telemetry.ts';
  * The composition root's frame for a long-running process: logger, telemetry, clean
  * shutdown on SIGINT/SIGTERM, and a clear message (exit 1) when start-up fails.
  */
-export function runProcess<C extends { LOG_LEVEL: string }>(
+export function runProcess<C extends { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined }>(
   service: string,
   loadConfig: () => C,
   start: (config: C, logger: Logger) => Promise<() => Promise<void>>,
@@ -15,7 +15,7 @@ export function runProcess<C extends { LOG_LEVEL: string }>(
   const main = async () => {
     const config = loadConfig();
     logger = createLogger({ service, level: config.LOG_LEVEL });
-    const telemetry = startTelemetry({ service });
+    const telemetry = startTelemetry({ service, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
     const stop = await start(config, logger);
     let stopping = false;
     const shutdown = async (signal: string) => {

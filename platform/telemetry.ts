@@ -9,7 +9,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 export function startTelemetry(options: { service: string; otlpEndpoint?: string | undefined }) {
   const sdk = new NodeSDK({
     serviceName: options.service,
-    ...(options.otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }) } : {}),
+    // Without an endpoint no exporter is installed at all (the SDK would otherwise try localhost:4318).
+    ...(options.otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }) } : { spanProcessors: [] }),
   });
   sdk.start();
   return { stop: () => sdk.shutdown() };

@@ -12,6 +12,7 @@ import { createRouter } from './server.ts';
 runProcess('router', () => loadConfig(routerEnv), async (config, logger) => {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required to run the router on its own');
   const db = await createDatabase({ url: config.DATABASE_URL, schema: 'router', entities: routerEntities, migrations: routerMigrations, logger, poolSize: 5 });
+  await db.migrate();
   const transport = await createTransport(config, { databaseUrl: config.DATABASE_URL, logger });
   const router = createRouter({
     supergraphSdl: readSupergraph(),

@@ -3,6 +3,7 @@ import { baseEnv, databaseEnv, kafkaEnv, loadConfig } from '../config.ts';
 import { createDatabase } from '../db/orm.ts';
 import { createLogger } from '../logger.ts';
 import { createKafkaTransport } from '../events/kafka-transport.ts';
+import { kafkaOptions } from '../events/create-transport.ts';
 import { allTopics } from '../../schema/events/topics.ts';
 import { databaseOwners } from '../../schema/owners.ts';
 import { createApiKeyStore, routerEntities, routerMigrations } from '../../router/api-keys.ts';
@@ -40,15 +41,7 @@ async function main(argv: string[]) {
     return;
   }
   if (command === 'topics' && (sub === 'create' || sub === 'verify')) {
-    if (!config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS must be set');
-    const transport = createKafkaTransport({
-      brokers: config.KAFKA_BROKERS.split(','),
-      clientId: config.KAFKA_CLIENT_ID,
-      topicPrefix: config.KAFKA_TOPIC_PREFIX,
-      ssl: config.KAFKA_SSL,
-      sslCaFile: config.KAFKA_SSL_CA_FILE,
-      logger,
-    });
+    const transport = createKafkaTransport(kafkaOptions(config, logger));
     await transport.ensureTopics(allTopics, sub);
     console.log(`topics ${sub === 'create' ? 'created or present' : 'verified'}: ${allTopics.map((t) => t.name).join(', ')}`);
     await transport.stop();

@@ -40,6 +40,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       silent: true,
       transactional: true,
       allOrNothing: true,
+      // Migrations are hand-written and checked in; no schema snapshot files on disk.
+      snapshot: false,
     },
     discovery: { warnWhenNoEntities: false },
     debug: false,

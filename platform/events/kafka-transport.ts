@@ -92,7 +92,16 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
         allowAutoTopicCreation: false,
       });
       consumers.add(consumer);
-      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+      // Ready means joined AND one fetch done: only then is a new group's starting offset
+      // fixed, so nothing published after subscribe() returns can be skipped.
+      const ready = new Promise<void>((resolve) => {
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          const off = consumer.on(consumer.events.FETCH, () => {
+            off();
+            resolve();
+          });
+        });
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: sub.topics.map(prefixed), fromBeginning: sub.fromBeginning });
       await consumer.run({
@@ -123,7 +132,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           }
         },
       });
-      await Promise.race([joined, new Promise((r) => setTimeout(r, 30000))]);
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 30000))]);
       const topics = sub.topics.map(prefixed);
       return {
         async stop() {

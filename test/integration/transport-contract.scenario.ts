@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createDatabase, type Database } from '../../platform/db/orm.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { createTransport } from '../../platform/events/create-transport.ts';
+import type { DeliveredMessage, EventTransport } from '../../platform/events/transport.ts';
+import { createConsumer } from '../../platform/events/consumer.ts';
+import { newEvent } from '../../platform/events/envelope.ts';
+import { sessionsEntities } from '../../subgraphs/sessions/entities.ts';
+import { sessionsMigrations } from '../../subgraphs/sessions/migrations.ts';
+import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
+
+const messageFor = (key: string, n: number) => ({ topic: 'task-events', key, value: JSON.stringify({ key, n }), headers: { n: String(n) } });
+
+const taskEvent = (userId: string, taskId: string) =>
+  newEvent({ type: 'task.completed', source: 'test', subject: taskId, userId, data: { taskId } });
+
+/** One contract, two transports: a processor cannot tell Kafka from the embedded event log. */
+export function describeTransportContract(kind: 'kafka' | 'embedded') {
+  describe(`the ${kind === 'kafka' ? 'Kafka' : 'embedded event log'} transport`, () => {
+    let transport: EventTransport;
+    let db: Database;
+    const logger = createLogger({ service: 'test', level: 'silent' });
+
+    beforeAll(async () => {
+      const { url } = await createTestDatabase();
+      const config = testConfig(kind === 'embedded' ? { KAFKA_BROKERS: '' } : {});
+      transport = await createTransport(config, { databaseUrl: url, logger });
+      db = await createDatabase({ url, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 4 });
+      await db.orm.em.getConnection().execute('create table sessions.test_effects (event_id uuid, task_id text)');
+    });
+    afterAll(async () => {
+      await transport?.stop();
+      await db?.close();
+    });
+
+    it('delivers each key’s messages in the order they were published', async () => {
+      const seen: DeliveredMessage[] = [];
+      const sub = await transport.subscribe({ groupId: uniqueName('order-'), topics: ['task-events'], fromBeginning: true, handle: async (m) => void seen.push(m) });
+      const keys = ['ann', 'ben', 'cy'];
+      for (let n = 0; n < 20; n += 1) await transport.publish(keys.map((k) => messageFor(`order-${k}`, n)));
+      await eventually(async () => (seen.filter((m) => m.key.startsWith('order-')).length >= 60 ? true : undefined), 20_000, '60 messages');
+      for (const k of keys) {
+        const ns = seen.filter((m) => m.key === `order-${k}`).map((m) => (JSON.parse(m.value) as { n: number }).n);
+        expect(ns).toEqual([...Array(20).keys()]);
+      }
+      await sub.stop();
+    });
+
+    it('redelivers a message whose handler failed, and only then moves on', async () => {
+      const seen: string[] = [];
+      let failed = false;
+      const sub = await transport.subscribe({
+        groupId: uniqueName('redeliver-'),
+        topics: ['task-events'],
+        fromBeginning: false,
+        handle: async (m) => {
+          if (!m.key.startsWith('redeliver')) return;
+          if (m.headers.n === '1' && !failed) {
+            failed = true;
+            throw new Error('transient');
+          }
+          seen.push(m.headers.n!);
+        },
+      });
+      await transport.publish([0, 1, 2].map((n) => messageFor('redeliver', n)));
+      await eventually(async () => (seen.length >= 3 ? true : undefined), 30_000, 'three handled messages');
+      expect(seen).toEqual(['0', '1', '2']);
+      await sub.stop();
+    });
+
+    it('resumes a group from its last committed offset', async () => {
+      const group = uniqueName('resume-');
+      const first: string[] = [];
+      let sub = await transport.subscribe({ groupId: group, topics: ['task-events'], fromBeginning: false, handle: async (m) => void (m.key === 'resume' && first.push(m.headers.n!)) });
+      await transport.publish([0, 1, 2].map((n) => messageFor('resume', n)));
+      await eventually(async () => (first.length === 3 ? true : undefined), 20_000, 'first three');
+      await sub.stop();
+      await transport.publish([3, 4].map((n) => messageFor('resume', n)));
+      const second: string[] = [];
+      sub = await transport.subscribe({ groupId: group, topics: ['task-events'], fromBeginning: false, handle: async (m) => void (m.key === 'resume' && second.push(m.headers.n!)) });
+      await eventually(async () => (second.length >= 2 ? true : undefined), 30_000, 'the two new messages');
+      expect(second).toEqual(['3', '4']);
+      await sub.stop();
+    });
+
+    it('applies an event delivered twice only once', async () => {
+      const name = uniqueName('once-');
+      const consumer = createConsumer({
+        name,
+        topics: ['task-events'],
+        types: ['task.completed'],
+        db,
+        transport,
+        logger,
+        fromBeginning: false,
+        handle: async (event, em) => {
+          await em.getConnection().execute('insert into sessions.test_effects (event_id, task_id) values (?, ?)', [event.id, event.subject], 'all', em.getTransactionContext());
+        },
+      });
+      await consumer.start();
+      const event = taskEvent('once-user', 'task-once');
+      const value = JSON.stringify(event);
+      const headers = { ce_type: event.type, ce_id: event.id };
+      await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
+      await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
+      const marker = taskEvent('once-user', 'task-after');
+      await transport.publish([{ topic: 'task-events', key: marker.userId, value: JSON.stringify(marker), headers: { ce_type: marker.type, ce_id: marker.id } }]);
+      const conn = db.orm.em.getConnection();
+      await eventually(async () => ((await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-after'`)).length === 1 ? true : undefined), 20_000, 'the marker effect');
+      const rows = await conn.execute<{ count: string }[]>(`select count(*)::text as count from sessions.test_effects where task_id = 'task-once'`);
+      expect(rows[0]?.count).toBe('1');
+      await consumer.stop();
+    });
+
+    it('dead-letters a poison message and a handler that keeps failing, with the error details, and moves on', async () => {
+      const name = uniqueName('poison-');
+      const handled: string[] = [];
+      const consumer = createConsumer({
+        name,
+        topics: ['task-events'],
+        types: ['task.completed'],
+        db,
+        transport,
+        logger,
+        fromBeginning: false,
+        retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+        handle: async (event) => {
+          if (event.subject === 'task-cursed') throw new Error('handler cannot apply this');
+          handled.push(event.subject);
+          await Promise.resolve();
+        },
+      });
+      const dead: DeliveredMessage[] = [];
+      const dlq = await transport.subscribe({ groupId: uniqueName('dlq-reader-'), topics: ['dlq.task-events'], fromBeginning: true, handle: async (m) => void dead.push(m) });
+      await consumer.start();
+      const started = Date.now();
+      const cursed = taskEvent('poison-user', 'task-cursed');
+      const fine = taskEvent('poison-user', 'task-fine');
+      await transport.publish([
+        { topic: 'task-events', key: 'poison-user', value: '{not json', headers: {} },
+        { topic: 'task-events', key: 'poison-user', value: JSON.stringify(cursed), headers: { ce_type: cursed.type, ce_id: cursed.id } },
+        { topic: 'task-events', key: 'poison-user', value: JSON.stringify(fine), headers: { ce_type: fine.type, ce_id: fine.id } },
+      ]);
+      await eventually(async () => (dead.filter((m) => m.headers['x-consumer'] === name).length >= 2 && handled.includes('task-fine') ? true : undefined), 60_000, 'two dead letters and the next event handled');
+      expect(Date.now() - started).toBeLessThan(60_000);
+      const [poison, failing] = dead.filter((m) => m.headers['x-consumer'] === name);
+      expect(poison?.headers).toMatchObject({ 'x-error-class': 'InvalidEventError', 'x-error-message': 'message value is not JSON', 'x-origin-topic': 'task-events' });
+      expect(failing?.headers).toMatchObject({ 'x-error-message': 'handler cannot apply this', 'x-attempts': '3', 'x-origin-topic': 'task-events', ce_id: cursed.id });
+      expect(failing?.headers['x-origin-offset']).toMatch(/^\d+$/);
+      expect(failing?.headers['x-first-failure']).toBeDefined();
+      await consumer.stop();
+      await dlq.stop();
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { describeTransportContract } from './transport-contract.scenario.ts';
+
+describeTransportContract('embedded');
