@@ -32,7 +32,7 @@ export async function createProcessors(deps: ProcessorsDeps) {
   const auditDb = await createDatabase({ url: deps.databaseUrl, schema: 'audit', entities: auditEntities, migrations: auditMigrations, logger, poolSize: 5 });
   const databases: Database[] = [sessionsDb, auditDb];
   // The stats projection announces its changes through the sessions outbox.
-  const sessionsRelay = createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger });
+  const sessionsRelay = createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger, metrics: deps.metrics });
   const common = { transport: deps.transport, logger, metrics: deps.metrics };
   const consumers: Consumer[] = [
     createConsumer({ ...common, name: `${prefix}session-stats`, topics: ['session-events'], types: sessionStatsTypes, db: sessionsDb, handle: applySessionStats, afterCommit: () => sessionsRelay.wake() }),

@@ -19,6 +19,7 @@ export interface DatabaseOptions {
 export interface Database {
   orm: MikroORM;
   schema: string;
+  url: string;
   /** A fresh EntityManager for one unit of work (one request, one message). */
   fork(): EntityManager;
   migrate(): Promise<string[]>;
@@ -53,6 +54,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   return {
     orm,
     schema: options.schema,
+    url: options.url,
     fork: () => orm.em.fork(),
     async migrate() {
       // The tracking table lives in the owner's schema, so the schema must exist first.

@@ -60,7 +60,11 @@ export interface Consumer {
   stop(): Promise<void>;
   pause(): void;
   resume(): void;
+  /** Messages waiting for this consumer, per partition; also published as parley_consumer_lag. */
+  lag(): Promise<{ topic: string; partition: number; lag: number }[]>;
 }
+
+const LAG_REPORT_MS = 10_000;
 
 const backoff = (policy: RetryPolicy, attempt: number) =>
   Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
@@ -75,6 +79,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const wanted = new Set(options.types);
   let subscription: Subscription | undefined;
   let stopping = false;
+  let lagTimer: NodeJS.Timeout | undefined;
+
+  async function lag() {
+    const partitions = await options.transport.lag(options.name, options.topics);
+    for (const p of partitions) options.metrics?.consumerLag.set({ group: options.name, topic: p.topic, partition: String(p.partition) }, p.lag);
+    return partitions;
+  }
 
   async function applyOnce(event: EventEnvelope): Promise<'applied' | 'duplicate'> {
     const em = options.db.fork();
@@ -161,13 +172,19 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         fromBeginning: options.fromBeginning ?? true,
         handle: handleMessage,
       });
+      if (options.metrics) {
+        lagTimer = setInterval(() => void lag().catch((error: unknown) => log.debug({ err: error }, 'lag report failed')), LAG_REPORT_MS);
+        lagTimer.unref();
+      }
     },
     async stop() {
       stopping = true;
+      clearInterval(lagTimer);
       await subscription?.stop();
       subscription = undefined;
     },
     pause: () => subscription?.pause(),
     resume: () => subscription?.resume(),
+    lag,
   };
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { defineEntity, p, type EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../db/orm.ts';
 import { topicOf, type EventEnvelope } from './envelope.ts';
 import { traceparentHeader } from '../telemetry.ts';
 import type { EventTransport } from './transport.ts';
+import type { Metrics } from '../http/metrics.ts';
 
 /**
  * Transactional outbox. An owner's change and its event are flushed together; a relay
@@ -54,6 +56,11 @@ export function outboxMigrationSql(schema: string): string[] {
       id int primary key check (id = 1),
       owner text not null,
       expires_at timestamptz not null)`,
+    // Wakes the relay holding the lease in whichever process it runs, at commit.
+    `create function "${schema}".outbox_notify() returns trigger language plpgsql as $$
+      begin perform pg_notify('${schema}_outbox', ''); return null; end $$`,
+    `create trigger outbox_notify after insert on "${schema}".outbox
+      for each statement execute function "${schema}".outbox_notify()`,
   ];
 }
 
@@ -74,6 +81,7 @@ export function createOutboxRelay(deps: {
   logger: Logger;
   batchSize?: number;
   sweepMs?: number;
+  metrics?: Metrics | undefined;
 }): OutboxRelay {
   const conn = deps.db.orm.em.getConnection();
   const log = deps.logger.child({ component: 'outbox-relay', schema: deps.schema });
@@ -109,9 +117,41 @@ export function createOutboxRelay(deps: {
     );
     if (rows.length === 0) return 0;
     await deps.transport.publish(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })));
+    for (const r of rows) deps.metrics?.produced.inc({ topic: r.topic });
     // A crash between publish and delete republishes the batch; consumers skip applied ids.
     await conn.execute(`delete from "${deps.schema}".outbox where seq <= ?`, [rows.at(-1)!.seq]);
     return rows.length;
+  }
+
+  let listener: pg.Client | undefined;
+
+  /** LISTEN for the outbox trigger; where the server cannot (embedded PGlite), the sweep suffices. */
+  async function listenForCommits(): Promise<pg.Client | undefined> {
+    const client = new pg.Client({ connectionString: deps.db.url });
+    try {
+      await client.connect();
+      client.on('notification', () => relay.wake());
+      client.on('error', (error) => log.warn({ err: error }, 'outbox listener lost; relying on the sweep'));
+      await client.query(`listen "${deps.schema}_outbox"`);
+      return client;
+    } catch (error) {
+      log.debug({ err: error }, 'LISTEN unavailable; relying on in-process wake and the sweep');
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  async function reportBacklog(metrics: Metrics) {
+    const { count, oldestAgeMs } = await backlog();
+    metrics.outboxBacklog.set({ schema: deps.schema }, count);
+    metrics.outboxOldestSeconds.set({ schema: deps.schema }, oldestAgeMs / 1000);
+  }
+
+  async function backlog() {
+    const [row] = await conn.execute<{ count: string; oldest: string | null }[]>(
+      `select count(*)::text as count, (extract(epoch from now() - min(created_at)) * 1000)::text as oldest from "${deps.schema}".outbox`,
+    );
+    return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
   }
 
   async function drain(): Promise<number> {
@@ -139,13 +179,15 @@ export function createOutboxRelay(deps: {
       wakeUp = done;
     });
 
-  return {
-    start() {
+  const relay: OutboxRelay = {
+    async start() {
       running = true;
+      listener = await listenForCommits();
       loop = (async () => {
         while (running) {
           try {
             await drain();
+            if (deps.metrics) await reportBacklog(deps.metrics);
             if (failures > 0) log.info({ after: failures }, 'outbox relay publishing again');
             failures = 0;
             await sleep(sweepMs);
@@ -156,12 +198,12 @@ export function createOutboxRelay(deps: {
           }
         }
       })();
-      return Promise.resolve();
     },
     async stop() {
       running = false;
       wakeUp?.();
       await loop;
+      await listener?.end().catch(() => undefined);
       await conn.execute(`delete from "${deps.schema}".outbox_lease where owner = ?`, [owner]).catch(() => undefined);
     },
     wake() {
@@ -169,11 +211,7 @@ export function createOutboxRelay(deps: {
       else pendingWake = true;
     },
     drain,
-    async backlog() {
-      const [row] = await conn.execute<{ count: string; oldest: string | null }[]>(
-        `select count(*)::text as count, (extract(epoch from now() - min(created_at)) * 1000)::text as oldest from "${deps.schema}".outbox`,
-      );
-      return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
-    },
+    backlog,
   };
+  return relay;
 }
