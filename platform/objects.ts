@@ -1,4 +1,5 @@
 import { Client } from 'minio';
+import { createCircuitBreaker, type CircuitBreaker } from './resilience/circuit-breaker.ts';
 
 export interface ObjectStoreConfig {
   endpoint: string;
@@ -8,8 +9,12 @@ export interface ObjectStoreConfig {
   region: string;
 }
 
-/** S3/MinIO access for attachments, exports and archives, through the `minio` client. */
-export function createObjectStore(config: ObjectStoreConfig) {
+/**
+ * S3/MinIO access for attachments, exports and archives, through the `minio` client.
+ * Every call goes through a circuit breaker, so an S3 outage fails fast with
+ * SERVICE_UNAVAILABLE instead of stalling requests.
+ */
+export function createObjectStore(config: ObjectStoreConfig, breaker: CircuitBreaker = createCircuitBreaker({ name: 's3' })) {
   const url = new URL(config.endpoint);
   const client = new Client({
     endPoint: url.hostname,
@@ -21,39 +26,36 @@ export function createObjectStore(config: ObjectStoreConfig) {
     pathStyle: true,
   });
   const bucket = config.bucket;
+  const guarded = <T>(fn: () => Promise<T>) => breaker.call(fn);
+  const missing = (error: unknown) => ['NotFound', 'NoSuchKey'].includes((error as { code?: string }).code ?? '');
   return {
     bucket,
-    async ensureBucket() {
-      if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, config.region);
-    },
+    breaker,
+    ensureBucket: () =>
+      guarded(async () => {
+        if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, config.region);
+      }),
     presignedPut: (key: string, expirySeconds = 900) => client.presignedPutObject(bucket, key, expirySeconds),
     presignedGet: (key: string, expirySeconds = 900) => client.presignedGetObject(bucket, key, expirySeconds),
-    async stat(key: string): Promise<{ size: number } | null> {
-      try {
-        const s = await client.statObject(bucket, key);
-        return { size: s.size };
-      } catch (error) {
-        if ((error as { code?: string }).code === 'NotFound' || (error as { code?: string }).code === 'NoSuchKey') return null;
-        throw error;
-      }
-    },
+    stat: (key: string): Promise<{ size: number } | null> =>
+      guarded(async () => {
+        try {
+          return { size: (await client.statObject(bucket, key)).size };
+        } catch (error) {
+          // A missing object is an answer, not a failure of the dependency.
+          if (missing(error)) return null;
+          throw error;
+        }
+      }),
     put: (key: string, body: Buffer | string, contentType = 'application/octet-stream') =>
-      client.putObject(bucket, key, body, undefined, { 'Content-Type': contentType }),
-    get: async (key: string): Promise<Buffer> => {
-      const stream = await client.getObject(bucket, key);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    },
-    remove: (key: string) => client.removeObject(bucket, key),
-    async ping(): Promise<boolean> {
-      try {
-        await client.bucketExists(bucket);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+      guarded(() => client.putObject(bucket, key, body, undefined, { 'Content-Type': contentType })),
+    get: (key: string): Promise<Buffer> =>
+      guarded(async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await client.getObject(bucket, key)) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      }),
+    remove: (key: string) => guarded(() => client.removeObject(bucket, key)),
   };
 }
 export type ObjectStore = ReturnType<typeof createObjectStore>;

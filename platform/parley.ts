@@ -8,6 +8,7 @@ import type { EventTransport } from './events/transport.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createSubgraphService, type SubgraphService } from './graphql/subgraph-service.ts';
 import type { Logger } from './logger.ts';
+import { createCircuitBreaker } from './resilience/circuit-breaker.ts';
 import { createObjectStore, type ObjectStore, type ObjectStoreConfig } from './objects.ts';
 import { createRouter } from '../router/server.ts';
 import { createApiKeyStore, routerEntities, routerMigrations } from '../router/api-keys.ts';
@@ -50,12 +51,17 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
   try {
     const transport = await createTransport(config, { databaseUrl: deps.databaseUrl, logger });
     stops.push(() => transport.stop());
-    const objects = createObjectStore(deps.objectStore);
+    const objects = createObjectStore(deps.objectStore, createCircuitBreaker({ name: 's3', metrics }));
     await objects.ensureBucket();
 
     const common = { databaseUrl: deps.databaseUrl, transport, logger, metrics, host: config.HOST, signingSecret: config.INTERNAL_SIGNING_SECRET };
     const subgraphs = {
-      sessions: await createSubgraphService({ ...common, definition: sessionsSubgraph, port: config.SESSIONS_PORT }),
+      sessions: await createSubgraphService({
+        ...common,
+        definition: sessionsSubgraph,
+        port: config.SESSIONS_PORT,
+        checks: { s3: () => Promise.resolve({ ok: objects.breaker.state() !== 'open', ...objects.breaker.snapshot() }) },
+      }),
       tasks: await createSubgraphService({ ...common, definition: tasksSubgraph, port: config.TASKS_PORT }),
       audit: await createSubgraphService({ ...common, definition: auditSubgraph, port: config.AUDIT_PORT }),
     };

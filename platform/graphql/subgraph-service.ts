@@ -6,6 +6,7 @@ import type { EventTransport } from '../events/transport.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { createSubgraphServer, type SubgraphContext } from './subgraph-server.ts';
+import type { ReadinessCheck } from '../http/health.ts';
 import { forbidden, unauthenticated } from '../errors.ts';
 import { ADMIN_SCOPE, type Identity } from '../auth/identity.ts';
 
@@ -36,6 +37,8 @@ export interface SubgraphServiceDeps {
   host: string;
   port: number;
   signingSecret: string;
+  /** Further readiness checks, e.g. circuit breakers of the dependencies this subgraph calls. */
+  checks?: Record<string, ReadinessCheck>;
 }
 
 export interface SubgraphService {
@@ -68,6 +71,7 @@ export async function createSubgraphService(deps: SubgraphServiceDeps): Promise<
     checks: {
       database: async () => ({ ok: await db.ping() }),
       outbox: async () => ({ ok: true, ...(await relay.backlog()) }),
+      ...deps.checks,
     },
     context: (base) => {
       const em = db.fork();

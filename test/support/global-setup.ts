@@ -7,7 +7,7 @@ import { createDatabase } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { startLocalObjectStore } from '../../platform/embedded.ts';
 import { databaseOwners } from '../../schema/owners.ts';
-import { ADMIN_DATABASE_URL, ROOT, RUN_DIR, TEMPLATE_DB, databaseUrlFor } from './env.ts';
+import { ADMIN_DATABASE_URL, ROOT, RUN_DIR, STALE_AFTER_SECONDS, TEMPLATE_DB, databaseUrlFor } from './env.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -23,9 +23,13 @@ async function freePort(): Promise<number> {
 async function createTemplate() {
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
-  // Databases of earlier runs that were interrupted are removed first.
-  const stale = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'parley_test_%'`);
-  for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
+  // Databases left by runs that were killed long ago are removed; running ones are not touched.
+  const all = await admin.query<{ datname: string }>(`select datname from pg_database where starts_with(datname, 'parley_test_')`);
+  const cutoff = Math.floor(Date.now() / 1000) - STALE_AFTER_SECONDS;
+  for (const { datname } of all.rows) {
+    const started = Number(/^parley_test_(\d+)_/.exec(datname)?.[1] ?? 0);
+    if (started < cutoff) await admin.query(`drop database if exists "${datname}" with (force)`);
+  }
   await admin.query(`create database "${TEMPLATE_DB}"`);
   await admin.end();
   const logger = createLogger({ service: 'test-setup', level: 'warn' });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ADMIN_DATABASE_URL, ROOT } from './env.ts';
+import { ADMIN_DATABASE_URL, ROOT, RUN_PREFIX } from './env.ts';
 
 export default async function globalTeardown() {
   if (process.env.PARLEY_TEST_KAFKA_DIR) {
@@ -10,7 +10,7 @@ export default async function globalTeardown() {
   await (globalThis as { __parleyS3?: { stop(): Promise<void> } }).__parleyS3?.stop();
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
-  const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'parley_test_%'`);
+  const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where starts_with(datname, $1)`, [RUN_PREFIX]);
   for (const { datname } of dbs.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
   await admin.end();
 }

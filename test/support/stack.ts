@@ -6,13 +6,13 @@ import { loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { issueDevToken } from '../../platform/auth/authenticate.ts';
 import { parleyEnv, startParley, type Parley, type ParleyConfig } from '../../platform/parley.ts';
-import { ADMIN_DATABASE_URL, TEMPLATE_DB, databaseUrlFor } from './env.ts';
+import { ADMIN_DATABASE_URL, RUN_PREFIX, TEMPLATE_DB, databaseUrlFor } from './env.ts';
 
 export const uniqueName = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
 
 /** A database of this test file's own, copied from the migrated template. */
 export async function createTestDatabase(): Promise<{ url: string; name: string }> {
-  const name = uniqueName('parley_test_');
+  const name = uniqueName(RUN_PREFIX);
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   try {
