@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
 import type { TopicSpec } from '../../schema/events/topics.ts';
 import type { Logger } from '../logger.ts';
-import type { EventTransport, OutgoingMessage, SubscribeOptions, Subscription } from './transport.ts';
+import type { DeliveredMessage, EventTransport, OutgoingMessage, SubscribeOptions, Subscription } from './transport.ts';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -16,6 +17,14 @@ export interface KafkaTransportOptions {
 
 const toPino = (level: logLevel) =>
   level === logLevel.ERROR || level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'debug' : 'trace';
+
+function toDelivered(topic: string, partition: number, message: KafkaMessage): DeliveredMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  }
+  return { topic, partition, offset: message.offset, key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers };
+}
 
 export function createKafkaTransport(options: KafkaTransportOptions): EventTransport {
   const log = options.logger.child({ component: 'kafka' });
@@ -57,6 +66,30 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     return connecting;
   }
 
+  /**
+   * A new group that starts "at the end" records the end as its committed position now,
+   * so the start is fixed at subscribe time (as in the event log), not at first fetch.
+   */
+  async function pinStartAtEnd(groupId: string, topics: string[]) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const unset = committed?.partitions.filter((p) => Number(p.offset) < 0) ?? [];
+        if (unset.length === 0) continue;
+        const ends = await admin.fetchTopicOffsets(topic);
+        await admin.setOffsets({
+          groupId,
+          topic,
+          partitions: unset.map((p) => ({ partition: p.partition, offset: ends.find((e) => e.partition === p.partition)?.high ?? '0' })),
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   return {
     kind: 'kafka',
 
@@ -83,6 +116,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     },
 
     async subscribe(sub: SubscribeOptions): Promise<Subscription> {
+      if (!sub.fromBeginning) await pinStartAtEnd(sub.groupId, sub.topics.map(prefixed));
       const consumer = kafka.consumer({
         groupId: sub.groupId,
         sessionTimeout: 10000,
@@ -111,18 +145,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           const { batch } = payload;
           for (const message of batch.messages) {
             if (!payload.isRunning() || payload.isStale()) break;
-            const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(message.headers ?? {})) {
-              if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-            }
-            await sub.handle({
-              topic: unprefixed(batch.topic),
-              partition: batch.partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? '',
-              value: message.value?.toString() ?? '',
-              headers,
-            });
+            await sub.handle(toDelivered(unprefixed(batch.topic), batch.partition, message));
             payload.resolveOffset(message.offset);
             // Committed only now that the handler's effect is durable.
             await consumer.commitOffsets([
@@ -189,6 +212,54 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           }
         }
         return result;
+      } finally {
+        await admin.disconnect();
+      }
+    },
+
+    async read(topic, limit) {
+      const name = prefixed(topic);
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = await admin.fetchTopicOffsets(name).finally(() => admin.disconnect());
+      const pending = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high) - 1]));
+      const out: DeliveredMessage[] = [];
+      if (pending.size === 0) return out;
+      // A throwaway group reads from the start up to the end offsets seen above.
+      const consumer = kafka.consumer({ groupId: `parley-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: [name], fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+          consumer
+            .run({
+              autoCommit: false,
+              eachMessage: async ({ partition, message }) => {
+                if (out.length < limit) out.push(toDelivered(topic, partition, message));
+                if (Number(message.offset) >= (pending.get(partition) ?? -1)) pending.delete(partition);
+                if (pending.size === 0 || out.length >= limit) {
+                  clearTimeout(timer);
+                  resolve();
+                }
+                await Promise.resolve();
+              },
+            })
+            .catch(reject);
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      return out.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+    },
+
+    async truncate(topic) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const ends = await admin.fetchTopicOffsets(prefixed(topic));
+        await admin.deleteTopicRecords({ topic: prefixed(topic), partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+        return ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
       } finally {
         await admin.disconnect();
       }

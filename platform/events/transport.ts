@@ -43,5 +43,9 @@ export interface EventTransport {
   ensureTopics(topics: TopicSpec[], mode: 'create' | 'verify'): Promise<void>;
   /** Messages waiting for a group, per topic and partition (for lag metrics and tests). */
   lag(groupId: string, topics: string[]): Promise<{ topic: string; partition: number; lag: number }[]>;
+  /** Everything a topic holds now, oldest first (for inspecting dead letters). */
+  read(topic: string, limit: number): Promise<DeliveredMessage[]>;
+  /** Deletes everything a topic holds now; returns how many messages went. */
+  truncate(topic: string): Promise<number>;
   stop(): Promise<void>;
 }

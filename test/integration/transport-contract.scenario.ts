@@ -4,6 +4,7 @@ import { createLogger } from '../../platform/logger.ts';
 import { createTransport } from '../../platform/events/create-transport.ts';
 import type { DeliveredMessage, EventTransport } from '../../platform/events/transport.ts';
 import { createConsumer } from '../../platform/events/consumer.ts';
+import { createDlqTools } from '../../platform/events/dlq.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
 import { sessionsEntities } from '../../subgraphs/sessions/entities.ts';
 import { sessionsMigrations } from '../../subgraphs/sessions/migrations.ts';
@@ -150,6 +151,77 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       expect(failing?.headers['x-first-failure']).toBeDefined();
       await consumer.stop();
       await dlq.stop();
+    });
+
+    it('replays a dead letter once its cause is fixed, and the effect is applied', async () => {
+      const name = uniqueName('replay-');
+      let broken = true;
+      const consumer = createConsumer({
+        name,
+        topics: ['task-events'],
+        types: ['task.completed'],
+        db,
+        transport,
+        logger,
+        fromBeginning: false,
+        retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+        handle: async (event, em) => {
+          if (event.subject !== 'task-replayed') return;
+          if (broken) throw new Error('downstream rejected it');
+          await em.getConnection().execute('insert into sessions.test_effects (event_id, task_id) values (?, ?)', [event.id, event.subject], 'all', em.getTransactionContext());
+        },
+      });
+      await consumer.start();
+      const event = taskEvent('replay-user', 'task-replayed');
+      await transport.publish([{ topic: 'task-events', key: event.userId, value: JSON.stringify(event), headers: { ce_type: event.type, ce_id: event.id } }]);
+      const dlq = createDlqTools(transport);
+      const letter = await eventually(async () => (await dlq.list('task-events')).find((d) => d.eventId === event.id), 60_000, 'the dead letter');
+      expect(letter).toMatchObject({ consumer: name, attempts: 2, error: 'downstream rejected it', type: 'task.completed' });
+      broken = false;
+      expect(await dlq.replay('task-events', { positions: [letter.position] })).toBe(1);
+      const conn = db.orm.em.getConnection();
+      await eventually(async () => ((await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-replayed'`)).length === 1 ? true : undefined), 30_000, 'the replayed effect');
+      await consumer.stop();
+    });
+
+    it('splits one group’s events between two consumers, each event handled by exactly one', async () => {
+      const name = uniqueName('pair-');
+      const handledBy = new Map<string, string[]>();
+      const make = (label: string) =>
+        createConsumer({
+          name,
+          topics: ['task-events'],
+          types: ['task.completed'],
+          db,
+          transport,
+          logger,
+          fromBeginning: false,
+          handle: async (event) => {
+            if (!event.subject.startsWith('pair-')) return;
+            handledBy.set(event.id, [...(handledBy.get(event.id) ?? []), label]);
+          },
+        });
+      const [a, b] = [make('a'), make('b')];
+      await Promise.all([a.start(), b.start()]);
+      const events = Array.from({ length: 60 }, (_, n) => taskEvent(`pair-user-${n % 12}`, `pair-${n}`));
+      await transport.publish(events.map((e) => ({ topic: 'task-events', key: e.userId, value: JSON.stringify(e), headers: { ce_type: e.type, ce_id: e.id } })));
+      await eventually(async () => (handledBy.size === 60 ? true : undefined), 60_000, 'all 60 events handled');
+      expect([...handledBy.values()].every((labels) => labels.length === 1)).toBe(true);
+      await Promise.all([a.stop(), b.stop()]);
+    });
+
+    it('reports lag that rises with a backlog and returns to zero once consumed', async () => {
+      const name = uniqueName('lag-');
+      const consumer = createConsumer({ name, topics: ['reminder-events'], types: ['task.completed'], db, transport, logger, fromBeginning: false, handle: async () => undefined });
+      await consumer.start();
+      await consumer.stop();
+      const backlog = Array.from({ length: 40 }, (_, n) => taskEvent('lag-user', `lag-${n}`));
+      await transport.publish(backlog.map((e) => ({ topic: 'reminder-events', key: e.userId, value: JSON.stringify(e), headers: { ce_type: e.type, ce_id: e.id } })));
+      const total = async () => (await consumer.lag()).reduce((n, p) => n + p.lag, 0);
+      expect(await total()).toBeGreaterThanOrEqual(40);
+      await consumer.start();
+      await eventually(async () => ((await total()) === 0 ? true : undefined), 30_000, 'lag back to zero');
+      await consumer.stop();
     });
   });
 }

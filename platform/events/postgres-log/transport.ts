@@ -173,6 +173,19 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
       return rows.map((r) => ({ topic: unprefixed(r.topic), partition: r.partition, lag: Number(r.lag) }));
     },
 
+    async read(topic, limit) {
+      const rows = await conn.execute<Row[]>(
+        `select id::text as id, topic, partition, key, value, headers from eventlog.messages where topic = ? order by id limit ${Number(limit)}`,
+        [prefixed(topic)],
+      );
+      return rows.map((row) => ({ ...row, topic, offset: row.id }));
+    },
+
+    async truncate(topic) {
+      const rows = await conn.execute<{ id: string }[]>('delete from eventlog.messages where topic = ? returning id', [prefixed(topic)]);
+      return rows.length;
+    },
+
     async stop() {
       await Promise.all([...running].map((r) => r.stop()));
     },
