@@ -72,7 +72,7 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       stops.push(() => service.stop());
     }
 
-    const processors = await createProcessors({ ...common, port: config.PROCESSORS_PORT, groupPrefix: deps.groupPrefix ?? '' });
+    const processors = await createProcessors({ ...common, port: config.PROCESSORS_PORT, groupPrefix: deps.groupPrefix ?? '', sessionsRelay: subgraphs.sessions.relay });
     await processors.start();
     stops.push(() => processors.stop());
 

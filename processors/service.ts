@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createDatabase, type Database } from '../platform/db/orm.ts';
 import { createConsumer, type Consumer } from '../platform/events/consumer.ts';
-import { createOutboxRelay } from '../platform/events/outbox.ts';
+import { createOutboxRelay, type OutboxRelay } from '../platform/events/outbox.ts';
 import type { EventTransport } from '../platform/events/transport.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/http/metrics.ts';
@@ -22,6 +22,8 @@ export interface ProcessorsDeps {
   port: number;
   /** Consumer group names get this prefix (tests isolate groups per file). */
   groupPrefix?: string;
+  /** The sessions outbox relay of a subgraph in the same process, if any: one relay per schema per process. */
+  sessionsRelay?: OutboxRelay;
 }
 
 /** All consumer groups of Parley, hosted by one process; each writes only its own domain's schema. */
@@ -32,7 +34,8 @@ export async function createProcessors(deps: ProcessorsDeps) {
   const auditDb = await createDatabase({ url: deps.databaseUrl, schema: 'audit', entities: auditEntities, migrations: auditMigrations, logger, poolSize: 5 });
   const databases: Database[] = [sessionsDb, auditDb];
   // The stats projection announces its changes through the sessions outbox.
-  const sessionsRelay = createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger, metrics: deps.metrics });
+  const ownRelay = deps.sessionsRelay ? undefined : createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger, metrics: deps.metrics });
+  const sessionsRelay = deps.sessionsRelay ?? ownRelay!;
   const common = { transport: deps.transport, logger, metrics: deps.metrics };
   const consumers: Consumer[] = [
     createConsumer({ ...common, name: `${prefix}session-stats`, topics: ['session-events'], types: sessionStatsTypes, db: sessionsDb, handle: applySessionStats, afterCommit: () => sessionsRelay.wake() }),
@@ -49,7 +52,7 @@ export async function createProcessors(deps: ProcessorsDeps) {
     async start() {
       // Idempotent: the migrator applies only what the owning subgraph has not applied yet.
       for (const db of databases) await db.migrate();
-      await sessionsRelay.start();
+      await ownRelay?.start();
       await Promise.all(consumers.map((c) => c.start()));
       server = createServer((req, res) => {
         void ops(req, res).then((handled) => {
@@ -61,7 +64,7 @@ export async function createProcessors(deps: ProcessorsDeps) {
     },
     async stop() {
       await Promise.all(consumers.map((c) => c.stop()));
-      await sessionsRelay.stop();
+      await ownRelay?.stop();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await Promise.all(databases.map((d) => d.close()));
     },

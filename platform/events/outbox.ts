@@ -113,7 +113,8 @@ export function createOutboxRelay(deps: {
   async function publishBatch(): Promise<number> {
     if (!(await holdLease())) return 0;
     const rows = await conn.execute<{ seq: string; topic: string; key: string; payload: string; headers: Record<string, string> }[]>(
-      `select seq::text as seq, topic, key, payload, headers from "${deps.schema}".outbox order by seq limit ${batchSize}`,
+      // Ordered by the bigint column: the text alias would sort 10 before 9.
+      `select seq::text as seq, topic, key, payload, headers from "${deps.schema}".outbox o order by o.seq limit ${batchSize}`,
     );
     if (rows.length === 0) return 0;
     await deps.transport.publish(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })));

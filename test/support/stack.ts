@@ -72,9 +72,9 @@ export interface LiveSubscription {
 }
 
 /** The whole of Parley in this test process, on the real Postgres and the chosen transport. */
-export async function startTestStack(options: { transport: 'kafka' | 'embedded' }): Promise<TestStack> {
+export async function startTestStack(options: { transport: 'kafka' | 'embedded'; env?: Record<string, string> }): Promise<TestStack> {
   const { url } = await createTestDatabase();
-  const config = testConfig(options.transport === 'embedded' ? { KAFKA_BROKERS: '' } : {});
+  const config = testConfig({ ...(options.transport === 'embedded' ? { KAFKA_BROKERS: '' } : {}), ...options.env });
   const logger = createLogger({ service: 'test', level: config.LOG_LEVEL });
   const parley = await startParley({
     config,

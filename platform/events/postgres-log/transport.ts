@@ -175,7 +175,7 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
 
     async read(topic, limit) {
       const rows = await conn.execute<Row[]>(
-        `select id::text as id, topic, partition, key, value, headers from eventlog.messages where topic = ? order by id limit ${Number(limit)}`,
+        `select id::text as id, topic, partition, key, value, headers from eventlog.messages m where m.topic = ? order by m.id limit ${Number(limit)}`,
         [prefixed(topic)],
       );
       return rows.map((row) => ({ ...row, topic, offset: row.id }));
