@@ -128,17 +128,68 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     log.error({ err: error, attempts, topic: message.topic, offset: message.offset }, 'message dead-lettered');
   }
 
-  async function handleMessage(message: DeliveredMessage): Promise<void> {
+  /** The envelope of a message this consumer acts on; invalid ones are dead-lettered here. */
+  async function eventOf(message: DeliveredMessage): Promise<EventEnvelope | undefined> {
     const type = message.headers.ce_type;
-    if (type && !wanted.has(type)) return;
-    let event: EventEnvelope;
+    if (type && !wanted.has(type)) return undefined;
     try {
-      event = parseEvent(message.value);
+      const event = parseEvent(message.value);
+      return wanted.has(event.type) ? event : undefined;
     } catch (error) {
       await deadLetter(message, error as Error, 0, new Date());
-      return;
+      return undefined;
     }
-    if (!wanted.has(event.type)) return;
+  }
+
+  /** Applies a batch in one transaction; processed_events makes redelivered ids no-ops. */
+  async function applyBatch(events: EventEnvelope[]): Promise<number> {
+    const em = options.db.fork();
+    return em.transactional(async (tx) => {
+      const inserted = await tx
+        .getConnection()
+        .execute<{ event_id: string }[]>(
+          `insert into "${options.db.schema}".processed_events (consumer, event_id)
+           select ?, x::uuid from jsonb_array_elements_text(?::jsonb) x on conflict do nothing returning event_id`,
+          [options.name, JSON.stringify(events.map((e) => e.id))],
+          'all',
+          tx.getTransactionContext(),
+        );
+      const fresh = new Set(inserted.map((r) => r.event_id));
+      for (const event of events) {
+        if (!fresh.delete(event.id)) continue;
+        await options.handle(event, tx);
+      }
+      return inserted.length;
+    });
+  }
+
+  async function handleBatch(messages: DeliveredMessage[]): Promise<void> {
+    const items: { message: DeliveredMessage; event: EventEnvelope }[] = [];
+    for (const message of messages) {
+      const event = await eventOf(message);
+      if (event) items.push({ message, event });
+    }
+    if (items.length === 0) return;
+    const started = performance.now();
+    try {
+      const applied = await withRemoteContext(items[0]!.message.headers, () => applyBatch(items.map((i) => i.event)));
+      options.metrics?.consumed.inc({ consumer: options.name, topic: items[0]!.message.topic, outcome: 'applied' }, applied);
+      options.metrics?.consumed.inc({ consumer: options.name, topic: items[0]!.message.topic, outcome: 'duplicate' }, items.length - applied);
+      options.metrics?.handlerSeconds.observe({ consumer: options.name }, (performance.now() - started) / 1000);
+      if (applied > 0) options.afterCommit?.();
+    } catch (error) {
+      // One bad event must not hold back the rest: apply one by one, with retries.
+      log.debug({ err: error, size: items.length }, 'batch failed; applying its events one by one');
+      for (const { message, event } of items) await applyWithRetries(message, event);
+    }
+  }
+
+  async function handleMessage(message: DeliveredMessage): Promise<void> {
+    const event = await eventOf(message);
+    if (event) await applyWithRetries(message, event);
+  }
+
+  async function applyWithRetries(message: DeliveredMessage, event: EventEnvelope): Promise<void> {
     const firstFailure = new Date();
     for (let attempt = 1; ; attempt += 1) {
       const started = performance.now();
@@ -171,6 +222,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         topics: options.topics,
         fromBeginning: options.fromBeginning ?? true,
         handle: handleMessage,
+        handleBatch,
       });
       if (options.metrics) {
         lagTimer = setInterval(() => void lag().catch((error: unknown) => log.debug({ err: error }, 'lag report failed')), LAG_REPORT_MS);

@@ -18,6 +18,8 @@ export interface KafkaTransportOptions {
 const toPino = (level: logLevel) =>
   level === logLevel.ERROR || level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'debug' : 'trace';
 
+const BATCH_SIZE = 500;
+
 function toDelivered(topic: string, partition: number, message: KafkaMessage): DeliveredMessage {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(message.headers ?? {})) {
@@ -143,14 +145,17 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
         partitionsConsumedConcurrently: 3,
         eachBatch: async (payload) => {
           const { batch } = payload;
-          for (const message of batch.messages) {
+          const step = sub.handleBatch ? BATCH_SIZE : 1;
+          for (let i = 0; i < batch.messages.length; i += step) {
             if (!payload.isRunning() || payload.isStale()) break;
-            await sub.handle(toDelivered(unprefixed(batch.topic), batch.partition, message));
-            payload.resolveOffset(message.offset);
-            // Committed only now that the handler's effect is durable.
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() },
-            ]);
+            const chunk = batch.messages.slice(i, i + step);
+            const delivered = chunk.map((m) => toDelivered(unprefixed(batch.topic), batch.partition, m));
+            if (sub.handleBatch) await sub.handleBatch(delivered);
+            else await sub.handle(delivered[0]!);
+            const last = chunk.at(-1)!.offset;
+            payload.resolveOffset(last);
+            // Committed only now that the handler's effects are durable.
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
             await payload.heartbeat();
           }
         },

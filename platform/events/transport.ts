@@ -27,6 +27,12 @@ export interface SubscribeOptions {
    * after it resolves; if it throws, the message is delivered again.
    */
   handle(message: DeliveredMessage): Promise<void>;
+  /**
+   * When given, used instead of handle: several messages (one partition's, in order) at
+   * once, committed together after it resolves. Lets a consumer apply them in one
+   * database transaction.
+   */
+  handleBatch?(messages: DeliveredMessage[]): Promise<void>;
 }
 
 export interface Subscription {

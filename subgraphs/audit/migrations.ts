@@ -8,6 +8,8 @@ export class AuditInit extends Migration {
       id uuid primary key,
       event_id uuid not null unique,
       occurred_at timestamptz not null,
+      -- When the audit writer stored it: recorded_at - occurred_at is the event's end-to-end delay.
+      recorded_at timestamptz not null default clock_timestamp(),
       actor_id text not null,
       action text not null,
       entity_type text not null,

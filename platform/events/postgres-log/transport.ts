@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { TopicSpec } from '../../../schema/events/topics.ts';
 import type { Database } from '../../db/orm.ts';
 import type { Logger } from '../../logger.ts';
-import type { DeliveredMessage, EventTransport, OutgoingMessage, SubscribeOptions, Subscription } from '../transport.ts';
+import type { EventTransport, OutgoingMessage, SubscribeOptions, Subscription } from '../transport.ts';
 
 /**
  * The embedded stand-in for Kafka: an append-only table in Postgres with the same
@@ -112,15 +112,23 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
            order by m.id limit ${BATCH}`,
           [sub.groupId, JSON.stringify(topics)],
         );
+        const commit = (done: Row[]) =>
+          conn.execute(
+            `insert into eventlog.group_offsets (group_id, topic, partition, next_id)
+             select ?, x.topic, x.partition, x.next_id from jsonb_to_recordset(?::jsonb) as x(topic text, partition int, next_id bigint)
+             on conflict (group_id, topic, partition) do update set next_id = excluded.next_id`,
+            [sub.groupId, JSON.stringify(done.map((r) => ({ topic: r.topic, partition: r.partition, next_id: (BigInt(r.id) + 1n).toString() })))],
+          );
+        if (sub.handleBatch && rows.length > 0 && !stopped && !paused) {
+          await sub.handleBatch(rows.map((row) => ({ ...row, topic: unprefixed(row.topic), offset: row.id })));
+          // The last row of each partition carries the group's new position there.
+          await commit([...new Map(rows.map((r) => [`${r.topic}/${r.partition}`, r])).values()]);
+          return rows.length;
+        }
         for (const row of rows) {
           if (stopped || paused) break;
-          const message: DeliveredMessage = { ...row, topic: unprefixed(row.topic), offset: row.id };
-          await sub.handle(message);
-          await conn.execute(
-            `insert into eventlog.group_offsets (group_id, topic, partition, next_id) values (?, ?, ?, ?)
-             on conflict (group_id, topic, partition) do update set next_id = excluded.next_id`,
-            [sub.groupId, row.topic, row.partition, (BigInt(row.id) + 1n).toString()],
-          );
+          await sub.handle({ ...row, topic: unprefixed(row.topic), offset: row.id });
+          await commit([row]);
         }
         return rows.length;
       }
