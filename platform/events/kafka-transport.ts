@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import { Kafka, logLevel, type Consumer, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
 import type { TopicSpec } from '../../schema/events/topics.ts';
 import type { Logger } from '../logger.ts';
@@ -185,6 +186,15 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => prefixed(t.name)) });
           const wrong = meta.topics.filter((t) => t.partitions.length !== topics.find((s) => prefixed(s.name) === t.name)?.partitions);
           if (wrong.length > 0) throw new Error(`Kafka topics with wrong partition count: ${wrong.map((t) => t.name).join(', ')}`);
+          const described = await admin.describeConfigs({
+            includeSynonyms: false,
+            resources: topics.map((t) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name: prefixed(t.name), configNames: ['retention.ms'] })),
+          });
+          const badRetention = described.resources.filter((r) => {
+            const spec = topics.find((t) => prefixed(t.name) === r.resourceName);
+            return spec && r.configEntries.find((c) => c.configName === 'retention.ms')?.configValue !== String(spec.retentionMs);
+          });
+          if (badRetention.length > 0) throw new Error(`Kafka topics with wrong retention.ms: ${badRetention.map((r) => r.resourceName).join(', ')}`);
           return;
         }
         if (missing.length === 0) return;
