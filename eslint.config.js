@@ -13,12 +13,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through platform/config.ts only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through platform/config.ts only.',
+        },
       ],
     },
   },
   // Tests and benchmarks set up environments of their own.
-  { files: ['platform/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'platform/tools/**'], rules: { 'no-restricted-properties': 'off' } },
+  {
+    files: ['platform/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'platform/tools/**'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
   // Test doubles implement async interfaces with synchronous bodies.
   { files: ['test/**/*.ts', '**/*.test.ts'], rules: { '@typescript-eslint/require-await': 'off' } },
   { files: ['eslint.config.js', 'jest.config.js'], ...tseslint.configs.disableTypeChecked },

@@ -42,7 +42,11 @@ try {
     const u = i % USERS;
     const t0 = performance.now();
     const p = stack
-      .gql(tokens[u]!, 'mutation ($s: ID!) { addMessage(input: { sessionId: $s, role: user, content: "bench message" }) { id } }', { s: sessions[u] })
+      .gql(
+        tokens[u]!,
+        'mutation ($s: ID!) { addMessage(input: { sessionId: $s, role: user, content: "bench message" }) { id } }',
+        { s: sessions[u] },
+      )
       .then((r) => {
         if (r.errors) failures += 1;
         mutationMs.push(performance.now() - t0);
@@ -55,7 +59,8 @@ try {
   const offeredSeconds = (performance.now() - started) / 1000;
   const expected = baseline + total;
   const deadline = Date.now() + 120_000;
-  while ((await count('select count(*)::text as n from audit.records')) < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  while ((await count('select count(*)::text as n from audit.records')) < expected && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 250));
   const delays = (
     await sql.query<{ ms: number }>(
       `select extract(epoch from recorded_at - occurred_at) * 1000 as ms from audit.records where action = 'message.added' order by 1`,
@@ -70,15 +75,26 @@ try {
   // --- 1b. commit → effect at a paced 1,000 events/s (single-event commits, as mutations make) ---
   const pacedRate = Number(process.env.BENCH_PACED_RATE ?? 1000);
   const pacedTotal = pacedRate * SECONDS;
-  const pacedBefore = await count(`select count(*)::text as n from audit.records where action = 'task.created'`);
+  const pacedBefore = await count(
+    `select count(*)::text as n from audit.records where action = 'task.created'`,
+  );
   const pacedStart = performance.now();
   const writers = new Set<Promise<unknown>>();
   for (let i = 0; i < pacedTotal; i += 1) {
     const wait = pacedStart + (i * 1000) / pacedRate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const e = newEvent({ type: 'task.created', source: 'bench', subject: `p${i}`, userId: `bench-user-${i % USERS}`, data: { taskId: `p${i}`, title: 'paced', sessionId: null } });
+    const e = newEvent({
+      type: 'task.created',
+      source: 'bench',
+      subject: `p${i}`,
+      userId: `bench-user-${i % USERS}`,
+      data: { taskId: `p${i}`, title: 'paced', sessionId: null },
+    });
     const w = sql
-      .query(`insert into tasks.outbox (event_id, topic, key, payload, headers) values ($1, 'task-events', $2, $3, $4)`, [e.id, e.userId, JSON.stringify(e), JSON.stringify({ ce_type: e.type, ce_id: e.id })])
+      .query(
+        `insert into tasks.outbox (event_id, topic, key, payload, headers) values ($1, 'task-events', $2, $3, $4)`,
+        [e.id, e.userId, JSON.stringify(e), JSON.stringify({ ce_type: e.type, ce_id: e.id })],
+      )
       .then(() => stack.parley.subgraphs.tasks.relay.wake())
       .finally(() => writers.delete(w));
     writers.add(w);
@@ -87,9 +103,16 @@ try {
   await Promise.all(writers);
   const pacedAchieved = pacedTotal / ((performance.now() - pacedStart) / 1000);
   const pacedDeadline = Date.now() + 120_000;
-  while ((await count(`select count(*)::text as n from audit.records where action = 'task.created'`)) < pacedBefore + pacedTotal && Date.now() < pacedDeadline) await new Promise((r) => setTimeout(r, 200));
+  while (
+    (await count(`select count(*)::text as n from audit.records where action = 'task.created'`)) <
+      pacedBefore + pacedTotal &&
+    Date.now() < pacedDeadline
+  )
+    await new Promise((r) => setTimeout(r, 200));
   const paced = (
-    await sql.query<{ ms: number }>(`select extract(epoch from recorded_at - occurred_at) * 1000 as ms from audit.records where action = 'task.created' order by 1`)
+    await sql.query<{ ms: number }>(
+      `select extract(epoch from recorded_at - occurred_at) * 1000 as ms from audit.records where action = 'task.created' order by 1`,
+    )
   ).rows.map((r) => Number(r.ms));
   lines.push(
     `commit → effect at ${pacedAchieved.toFixed(0)} events/s (paced outbox commits): n=${paced.length}, p50 ${percentile(paced, 50).toFixed(0)} ms, p99 ${percentile(paced, 99).toFixed(0)} ms, p99.9 ${percentile(paced, 99.9).toFixed(0)} ms, within 5 s: ${((paced.filter((d) => d <= 5000).length / Math.max(paced.length, 1)) * 100).toFixed(2)} %`,
@@ -98,8 +121,19 @@ try {
   // --- 2. sustained backbone throughput: relay → Kafka → audit writer ---
   const before = await count('select count(*)::text as n from audit.records');
   const burst = Array.from({ length: BURST }, (_, i) => {
-    const e = newEvent({ type: 'task.completed', source: 'bench', subject: `t${i}`, userId: `bench-user-${i % USERS}`, data: { taskId: `t${i}` } });
-    return { id: e.id, key: e.userId, payload: JSON.stringify(e), headers: JSON.stringify({ ce_type: e.type, ce_id: e.id }) };
+    const e = newEvent({
+      type: 'task.completed',
+      source: 'bench',
+      subject: `t${i}`,
+      userId: `bench-user-${i % USERS}`,
+      data: { taskId: `t${i}` },
+    });
+    return {
+      id: e.id,
+      key: e.userId,
+      payload: JSON.stringify(e),
+      headers: JSON.stringify({ ce_type: e.type, ce_id: e.id }),
+    };
   });
   const t1 = performance.now();
   for (let i = 0; i < burst.length; i += 5000) {
@@ -112,21 +146,39 @@ try {
   }
   stack.parley.subgraphs.tasks.relay.wake();
   const burstDeadline = Date.now() + 300_000;
-  while ((await count('select count(*)::text as n from audit.records')) < before + BURST && Date.now() < burstDeadline) await new Promise((r) => setTimeout(r, 200));
+  while (
+    (await count('select count(*)::text as n from audit.records')) < before + BURST &&
+    Date.now() < burstDeadline
+  )
+    await new Promise((r) => setTimeout(r, 200));
   const burstSeconds = (performance.now() - t1) / 1000;
   const done = (await count('select count(*)::text as n from audit.records')) - before;
-  lines.push(`backbone: ${done}/${BURST} events committed to the outbox → Kafka → audit writer in ${burstSeconds.toFixed(1)} s = ${(done / burstSeconds).toFixed(0)} events/s sustained`);
+  lines.push(
+    `backbone: ${done}/${BURST} events committed to the outbox → Kafka → audit writer in ${burstSeconds.toFixed(1)} s = ${(done / burstSeconds).toFixed(0)} events/s sustained`,
+  );
 
   // --- 3. the outbox's cost inside a mutation's transaction ---
   const client = await sql.connect();
   const timeTx = async (withOutbox: boolean) => {
     const out: number[] = [];
     for (let i = 0; i < 400; i += 1) {
-      const e = newEvent({ type: 'session.created', source: 'bench', subject: 's', userId: 'bench-outbox', data: { sessionId: 's', title: 't' } });
+      const e = newEvent({
+        type: 'session.created',
+        source: 'bench',
+        subject: 's',
+        userId: 'bench-outbox',
+        data: { sessionId: 's', title: 't' },
+      });
       const t = performance.now();
       await client.query('begin');
-      await client.query(`insert into sessions.sessions (id, owner_id, title, created_at, updated_at) values (gen_random_uuid(), 'bench-outbox', 't', now(), now())`);
-      if (withOutbox) await client.query(`insert into sessions.outbox (event_id, topic, key, payload, headers) values ($1, 'session-events', $2, $3, '{}')`, [e.id, e.userId, JSON.stringify(e)]);
+      await client.query(
+        `insert into sessions.sessions (id, owner_id, title, created_at, updated_at) values (gen_random_uuid(), 'bench-outbox', 't', now(), now())`,
+      );
+      if (withOutbox)
+        await client.query(
+          `insert into sessions.outbox (event_id, topic, key, payload, headers) values ($1, 'session-events', $2, $3, '{}')`,
+          [e.id, e.userId, JSON.stringify(e)],
+        );
       await client.query('commit');
       // As a mutation does: the relay is woken at commit and publishes in the background.
       if (withOutbox) stack.parley.subgraphs.sessions.relay.wake();

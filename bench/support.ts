@@ -18,14 +18,19 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export const machine = () => `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+export const machine = () =>
+  `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 
 export interface BenchStack {
   parley: Parley;
   config: ParleyConfig;
   databaseUrl: string;
   token(user: string): Promise<string>;
-  gql(token: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }>;
+  gql(
+    token: string,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +45,9 @@ export async function startBenchStack(name: string): Promise<BenchStack> {
   if (!brokers) {
     const port = 29092;
     const broker = join(ROOT, 'test/infra/kafka/broker.sh');
-    execFileSync(broker, ['start', String(port), join(runDir, 'kafka')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(broker, ['start', String(port), join(runDir, 'kafka')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     brokers = `127.0.0.1:${port}`;
     stopBroker = () => execFileSync(broker, ['stop', join(runDir, 'kafka')], { stdio: 'ignore' });
   }
@@ -58,13 +65,30 @@ export async function startBenchStack(name: string): Promise<BenchStack> {
     await db.close();
   }
   const objects = await startLocalObjectStore(join(runDir, 's3'), logger);
-  const config = loadConfig(parleyEnv, { ...env, PARLEY_ENV: 'test', KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: `bench${Date.now()}.`, ROUTER_PORT: '0', SESSIONS_PORT: '0', TASKS_PORT: '0', AUDIT_PORT: '0', PROCESSORS_PORT: '0', LOG_LEVEL: env.LOG_LEVEL ?? 'error' });
+  const config = loadConfig(parleyEnv, {
+    ...env,
+    PARLEY_ENV: 'test',
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC_PREFIX: `bench${Date.now()}.`,
+    ROUTER_PORT: '0',
+    SESSIONS_PORT: '0',
+    TASKS_PORT: '0',
+    AUDIT_PORT: '0',
+    PROCESSORS_PORT: '0',
+    LOG_LEVEL: env.LOG_LEVEL ?? 'error',
+  });
   const parley = await startParley({
     config,
     logger,
     databaseUrl,
     groupPrefix: config.KAFKA_TOPIC_PREFIX,
-    objectStore: { endpoint: objects.endpoint, accessKey: objects.accessKey, secretKey: objects.secretKey, bucket: 'bench', region: config.S3_REGION },
+    objectStore: {
+      endpoint: objects.endpoint,
+      accessKey: objects.accessKey,
+      secretKey: objects.secretKey,
+      bucket: 'bench',
+      region: config.S3_REGION,
+    },
   });
   return {
     parley,
@@ -83,7 +107,9 @@ export async function startBenchStack(name: string): Promise<BenchStack> {
       await parley.stop();
       await objects.stop();
       stopBroker?.();
-      const c = new pg.Client({ connectionString: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+      const c = new pg.Client({
+        connectionString: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      });
       await c.connect();
       await c.query(`drop database if exists "${dbName}" with (force)`);
       await c.end();

@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DEV_INTERNAL_SECRET, internalAuthEnv, jwtEnv, kafkaEnv, baseEnv, databaseEnv, portsEnv, loadConfig } from './config.ts';
+import {
+  ConfigError,
+  DEV_INTERNAL_SECRET,
+  internalAuthEnv,
+  jwtEnv,
+  kafkaEnv,
+  baseEnv,
+  databaseEnv,
+  portsEnv,
+  loadConfig,
+} from './config.ts';
 
 const shape = { ...baseEnv, ...databaseEnv, ...kafkaEnv, ...jwtEnv, ...internalAuthEnv, ...portsEnv };
 const strong = 'x'.repeat(40);
@@ -23,13 +33,20 @@ describe('process configuration', () => {
 
   it('reports every invalid variable at once, by name', () => {
     const problems = problemsOf({ ROUTER_PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
-    expect(problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['ROUTER_PORT', 'LOG_LEVEL', 'DATABASE_URL']));
+    expect(problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['ROUTER_PORT', 'LOG_LEVEL', 'DATABASE_URL']),
+    );
     expect(problems).toHaveLength(3);
   });
 
   it('refuses development secrets and missing infrastructure in production', () => {
     const problems = problemsOf({ PARLEY_ENV: 'production', INTERNAL_SIGNING_SECRET: DEV_INTERNAL_SECRET });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'INTERNAL_SIGNING_SECRET', 'JWT_SECRET', 'KAFKA_BROKERS']);
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'DATABASE_URL',
+      'INTERNAL_SIGNING_SECRET',
+      'JWT_SECRET',
+      'KAFKA_BROKERS',
+    ]);
   });
 
   it('accepts a complete production configuration', () => {

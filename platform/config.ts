@@ -103,11 +103,14 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   if (env.PARLEY_ENV === 'production') {
     for (const [name, devValue] of Object.entries(DEV_SECRETS)) {
       if (name in shape && (env[name] === undefined || env[name] === devValue)) {
-        problems.push(`${name}: must be set to a real secret in production (the development default is refused)`);
+        problems.push(
+          `${name}: must be set to a real secret in production (the development default is refused)`,
+        );
       }
     }
     if ('DATABASE_URL' in shape && !env.DATABASE_URL) problems.push('DATABASE_URL: required in production');
-    if ('KAFKA_BROKERS' in shape && !env.KAFKA_BROKERS) problems.push('KAFKA_BROKERS: required in production');
+    if ('KAFKA_BROKERS' in shape && !env.KAFKA_BROKERS)
+      problems.push('KAFKA_BROKERS: required in production');
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;

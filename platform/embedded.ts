@@ -32,10 +32,20 @@ export interface ObjectStoreServer {
   stop(): Promise<void>;
 }
 
-export async function startLocalObjectStore(dataDir: string, logger: Logger, port = 0): Promise<ObjectStoreServer> {
+export async function startLocalObjectStore(
+  dataDir: string,
+  logger: Logger,
+  port = 0,
+): Promise<ObjectStoreServer> {
   const directory = join(dataDir);
   mkdirSync(directory, { recursive: true });
-  const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, allowMismatchedSignatures: false });
+  const server = new S3rver({
+    port,
+    address: '127.0.0.1',
+    directory,
+    silent: true,
+    allowMismatchedSignatures: false,
+  });
   const info = await server.run();
   logger.info({ directory, port: info.port }, 'local object store (S3-compatible) ready');
   return {

@@ -7,6 +7,9 @@ export function createLogger(options: { service: string; level: string }): Logge
     level: options.level,
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['authorization', 'req.headers.authorization', '*.password', '*.secret'], censor: '[redacted]' },
+    redact: {
+      paths: ['authorization', 'req.headers.authorization', '*.password', '*.secret'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -14,7 +14,10 @@ export interface ObjectStoreConfig {
  * Every call goes through a circuit breaker, so an S3 outage fails fast with
  * SERVICE_UNAVAILABLE instead of stalling requests.
  */
-export function createObjectStore(config: ObjectStoreConfig, breaker: CircuitBreaker = createCircuitBreaker({ name: 's3' })) {
+export function createObjectStore(
+  config: ObjectStoreConfig,
+  breaker: CircuitBreaker = createCircuitBreaker({ name: 's3' }),
+) {
   const url = new URL(config.endpoint);
   const client = new Client({
     endPoint: url.hostname,
@@ -27,7 +30,8 @@ export function createObjectStore(config: ObjectStoreConfig, breaker: CircuitBre
   });
   const bucket = config.bucket;
   const guarded = <T>(fn: () => Promise<T>) => breaker.call(fn);
-  const missing = (error: unknown) => ['NotFound', 'NoSuchKey'].includes((error as { code?: string }).code ?? '');
+  const missing = (error: unknown) =>
+    ['NotFound', 'NoSuchKey'].includes((error as { code?: string }).code ?? '');
   return {
     bucket,
     breaker,

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { baseEnv, databaseEnv, internalAuthEnv, jwtEnv, kafkaEnv, portsEnv, s3Env, subgraphUrlsEnv } from './config.ts';
+import {
+  baseEnv,
+  databaseEnv,
+  internalAuthEnv,
+  jwtEnv,
+  kafkaEnv,
+  portsEnv,
+  s3Env,
+  subgraphUrlsEnv,
+} from './config.ts';
 import type { z } from 'zod';
 import { createDatabase } from './db/orm.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
@@ -19,7 +28,16 @@ import { tasksSubgraph } from '../subgraphs/tasks/definition.ts';
 import { auditSubgraph } from '../subgraphs/audit/definition.ts';
 
 /** Every variable any process reads: the all-in-one process needs them all. */
-export const parleyEnv = { ...baseEnv, ...databaseEnv, ...kafkaEnv, ...s3Env, ...jwtEnv, ...internalAuthEnv, ...portsEnv, ...subgraphUrlsEnv };
+export const parleyEnv = {
+  ...baseEnv,
+  ...databaseEnv,
+  ...kafkaEnv,
+  ...s3Env,
+  ...jwtEnv,
+  ...internalAuthEnv,
+  ...portsEnv,
+  ...subgraphUrlsEnv,
+};
 export type ParleyConfig = z.infer<z.ZodObject<typeof parleyEnv>>;
 
 export interface ParleyDeps {
@@ -54,13 +72,23 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
     const objects = createObjectStore(deps.objectStore, createCircuitBreaker({ name: 's3', metrics }));
     await objects.ensureBucket();
 
-    const common = { databaseUrl: deps.databaseUrl, transport, logger, metrics, host: config.HOST, signingSecret: config.INTERNAL_SIGNING_SECRET };
+    const common = {
+      databaseUrl: deps.databaseUrl,
+      transport,
+      logger,
+      metrics,
+      host: config.HOST,
+      signingSecret: config.INTERNAL_SIGNING_SECRET,
+    };
     const subgraphs = {
       sessions: await createSubgraphService({
         ...common,
         definition: sessionsSubgraph,
         port: config.SESSIONS_PORT,
-        checks: { s3: () => Promise.resolve({ ok: objects.breaker.state() !== 'open', ...objects.breaker.snapshot() }) },
+        checks: {
+          s3: () =>
+            Promise.resolve({ ok: objects.breaker.state() !== 'open', ...objects.breaker.snapshot() }),
+        },
       }),
       tasks: await createSubgraphService({ ...common, definition: tasksSubgraph, port: config.TASKS_PORT }),
       audit: await createSubgraphService({ ...common, definition: auditSubgraph, port: config.AUDIT_PORT }),
@@ -72,18 +100,36 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       stops.push(() => service.stop());
     }
 
-    const processors = await createProcessors({ ...common, port: config.PROCESSORS_PORT, groupPrefix: deps.groupPrefix ?? '', sessionsRelay: subgraphs.sessions.relay });
+    const processors = await createProcessors({
+      ...common,
+      port: config.PROCESSORS_PORT,
+      groupPrefix: deps.groupPrefix ?? '',
+      sessionsRelay: subgraphs.sessions.relay,
+    });
     await processors.start();
     stops.push(() => processors.stop());
 
-    const routerDb = await createDatabase({ url: deps.databaseUrl, schema: 'router', entities: routerEntities, migrations: routerMigrations, logger, poolSize: 5 });
+    const routerDb = await createDatabase({
+      url: deps.databaseUrl,
+      schema: 'router',
+      entities: routerEntities,
+      migrations: routerMigrations,
+      logger,
+      poolSize: 5,
+    });
     await routerDb.migrate();
     stops.push(() => routerDb.close());
     const apiKeys = createApiKeyStore(routerDb);
     const router = createRouter({
       supergraphSdl: readSupergraph(),
       subgraphUrls: urls,
-      authenticate: createAuthenticator({ jwtSecret: config.JWT_SECRET, jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, apiKeys }),
+      authenticate: createAuthenticator({
+        jwtSecret: config.JWT_SECRET,
+        jwksUrl: config.JWT_JWKS_URL,
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        apiKeys,
+      }),
       signingSecret: config.INTERNAL_SIGNING_SECRET,
       transport,
       logger,
@@ -106,7 +152,8 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       router,
       apiKeys,
       async stop() {
-        for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
+        for (const stop of stops.reverse())
+          await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
       },
     };
   } catch (error) {

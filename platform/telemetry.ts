@@ -10,7 +10,9 @@ export function startTelemetry(options: { service: string; otlpEndpoint?: string
   const sdk = new NodeSDK({
     serviceName: options.service,
     // Without an endpoint no exporter is installed at all (the SDK would otherwise try localhost:4318).
-    ...(options.otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }) } : { spanProcessors: [] }),
+    ...(options.otlpEndpoint
+      ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }) }
+      : { spanProcessors: [] }),
   });
   sdk.start();
   return { stop: () => sdk.shutdown() };

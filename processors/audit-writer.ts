@@ -4,7 +4,13 @@ import type { EventEnvelope } from '../platform/events/envelope.ts';
 import { AuditRecord } from '../subgraphs/audit/entities.ts';
 
 /** Every user-caused domain event becomes one audit record (derived projections are not user actions). */
-export const auditedTypes = ['session.created', 'session.renamed', 'message.added', 'task.created', 'task.completed'] as const;
+export const auditedTypes = [
+  'session.created',
+  'session.renamed',
+  'message.added',
+  'task.created',
+  'task.completed',
+] as const;
 
 export async function appendAuditRecord(event: EventEnvelope, em: EntityManager): Promise<void> {
   const [entityType] = event.type.split('.');

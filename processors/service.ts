@@ -30,20 +30,59 @@ export interface ProcessorsDeps {
 export async function createProcessors(deps: ProcessorsDeps) {
   const logger = deps.logger.child({ process: 'processors' });
   const prefix = deps.groupPrefix ?? '';
-  const sessionsDb = await createDatabase({ url: deps.databaseUrl, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 5 });
-  const auditDb = await createDatabase({ url: deps.databaseUrl, schema: 'audit', entities: auditEntities, migrations: auditMigrations, logger, poolSize: 5 });
+  const sessionsDb = await createDatabase({
+    url: deps.databaseUrl,
+    schema: 'sessions',
+    entities: sessionsEntities,
+    migrations: sessionsMigrations,
+    logger,
+    poolSize: 5,
+  });
+  const auditDb = await createDatabase({
+    url: deps.databaseUrl,
+    schema: 'audit',
+    entities: auditEntities,
+    migrations: auditMigrations,
+    logger,
+    poolSize: 5,
+  });
   const databases: Database[] = [sessionsDb, auditDb];
   // The stats projection announces its changes through the sessions outbox.
-  const ownRelay = deps.sessionsRelay ? undefined : createOutboxRelay({ db: sessionsDb, schema: 'sessions', transport: deps.transport, logger, metrics: deps.metrics });
+  const ownRelay = deps.sessionsRelay
+    ? undefined
+    : createOutboxRelay({
+        db: sessionsDb,
+        schema: 'sessions',
+        transport: deps.transport,
+        logger,
+        metrics: deps.metrics,
+      });
   const sessionsRelay = deps.sessionsRelay ?? ownRelay!;
   const common = { transport: deps.transport, logger, metrics: deps.metrics };
   const consumers: Consumer[] = [
-    createConsumer({ ...common, name: `${prefix}session-stats`, topics: ['session-events'], types: sessionStatsTypes, db: sessionsDb, handle: applySessionStats, afterCommit: () => sessionsRelay.wake() }),
-    createConsumer({ ...common, name: `${prefix}audit-writer`, topics: ['session-events', 'task-events'], types: auditedTypes, db: auditDb, handle: appendAuditRecord }),
+    createConsumer({
+      ...common,
+      name: `${prefix}session-stats`,
+      topics: ['session-events'],
+      types: sessionStatsTypes,
+      db: sessionsDb,
+      handle: applySessionStats,
+      afterCommit: () => sessionsRelay.wake(),
+    }),
+    createConsumer({
+      ...common,
+      name: `${prefix}audit-writer`,
+      topics: ['session-events', 'task-events'],
+      types: auditedTypes,
+      db: auditDb,
+      handle: appendAuditRecord,
+    }),
   ];
   const ops = createOpsHandler({
     metrics: deps.metrics,
-    checks: { database: async () => ({ ok: (await Promise.all(databases.map((d) => d.ping()))).every(Boolean) }) },
+    checks: {
+      database: async () => ({ ok: (await Promise.all(databases.map((d) => d.ping()))).every(Boolean) }),
+    },
   });
   let server: Server | undefined;
 

@@ -17,10 +17,20 @@ export async function applySessionStats(event: EventEnvelope, em: EntityManager)
   // One transaction may carry several events of one session; they share one row.
   const pending = pendingStats.get(em) ?? new Map<string, SessionStats>();
   pendingStats.set(em, pending);
-  let stats = pending.get(sessionId) ?? (await em.findOne(SessionStats, { sessionId }, { lockMode: LockMode.PESSIMISTIC_WRITE }));
-  stats ??= em.create(SessionStats, { sessionId, ownerId: event.userId, messageCount: 0, lastActivityAt: null, lastMessagePreview: null });
+  let stats =
+    pending.get(sessionId) ??
+    (await em.findOne(SessionStats, { sessionId }, { lockMode: LockMode.PESSIMISTIC_WRITE }));
+  stats ??= em.create(SessionStats, {
+    sessionId,
+    ownerId: event.userId,
+    messageCount: 0,
+    lastActivityAt: null,
+    lastMessagePreview: null,
+  });
   pending.set(sessionId, stats);
-  const at = new Date(event.type === 'message.added' ? (event.data as { createdAt: string }).createdAt : event.time);
+  const at = new Date(
+    event.type === 'message.added' ? (event.data as { createdAt: string }).createdAt : event.time,
+  );
   if (event.type === 'message.added') {
     stats.messageCount += 1;
     stats.lastMessagePreview = (event.data as { preview: string }).preview;
@@ -33,7 +43,11 @@ export async function applySessionStats(event: EventEnvelope, em: EntityManager)
       source: 'processors.session-stats',
       subject: sessionId,
       userId: event.userId,
-      data: { sessionId, messageCount: stats.messageCount, lastActivityAt: stats.lastActivityAt.toISOString() },
+      data: {
+        sessionId,
+        messageCount: stats.messageCount,
+        lastActivityAt: stats.lastActivityAt.toISOString(),
+      },
     }),
   );
 }

@@ -48,7 +48,15 @@ export function createApiKeyStore(db: Database): ApiKeyStore & {
     async create(userId, name, scopes = []) {
       const secret = newApiKeySecret();
       const em = db.fork();
-      const key = em.create(ApiKey, { id: randomUUID(), userId, name, keyHash: hashApiKey(secret), scopes, createdAt: new Date(), revokedAt: null });
+      const key = em.create(ApiKey, {
+        id: randomUUID(),
+        userId,
+        name,
+        keyHash: hashApiKey(secret),
+        scopes,
+        createdAt: new Date(),
+        revokedAt: null,
+      });
       await em.flush();
       return { id: key.id, secret };
     },

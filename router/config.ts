@@ -1,3 +1,19 @@
-import { baseEnv, databaseEnv, internalAuthEnv, jwtEnv, kafkaEnv, portsEnv, subgraphUrlsEnv } from '../platform/config.ts';
+import {
+  baseEnv,
+  databaseEnv,
+  internalAuthEnv,
+  jwtEnv,
+  kafkaEnv,
+  portsEnv,
+  subgraphUrlsEnv,
+} from '../platform/config.ts';
 
-export const routerEnv = { ...baseEnv, ...databaseEnv, ...kafkaEnv, ...jwtEnv, ...internalAuthEnv, ...portsEnv, ...subgraphUrlsEnv };
+export const routerEnv = {
+  ...baseEnv,
+  ...databaseEnv,
+  ...kafkaEnv,
+  ...jwtEnv,
+  ...internalAuthEnv,
+  ...portsEnv,
+  ...subgraphUrlsEnv,
+};

@@ -39,15 +39,26 @@ export interface RouterDeps {
 
 export function createRouter(deps: RouterDeps) {
   const log = deps.logger.child({ component: 'router' });
-  const byPlaceholder = new Map(Object.entries(deps.subgraphUrls).map(([name, url]) => [placeholderUrl(name), url]));
+  const byPlaceholder = new Map(
+    Object.entries(deps.subgraphUrls).map(([name, url]) => [placeholderUrl(name), url]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: deps.supergraphSdl,
     buildService: ({ url }) =>
       new RemoteGraphQLDataSource<RouterContext>({
         url: byPlaceholder.get(url ?? '') ?? url,
-        willSendRequest({ request, context }: { request: { http?: { headers: { set(k: string, v: string): void } } }; context: Partial<RouterContext> }) {
+        willSendRequest({
+          request,
+          context,
+        }: {
+          request: { http?: { headers: { set(k: string, v: string): void } } };
+          context: Partial<RouterContext>;
+        }) {
           // Whatever identity header a client sent is replaced: only the router's signature counts.
-          request.http?.headers.set(IDENTITY_HEADER, signIdentity(deps.signingSecret, context.identity ?? null, context.requestId ?? randomUUID()));
+          request.http?.headers.set(
+            IDENTITY_HEADER,
+            signIdentity(deps.signingSecret, context.identity ?? null, context.requestId ?? randomUUID()),
+          );
         },
       }),
   });
@@ -61,7 +72,8 @@ export function createRouter(deps: RouterDeps) {
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const out = formatError(formatted);
-      if (out.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) log.error({ err: error }, 'operation failed');
+      if (out.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR)
+        log.error({ err: error }, 'operation failed');
       return out;
     },
   });
@@ -80,7 +92,9 @@ export function createRouter(deps: RouterDeps) {
   });
   const ops = createOpsHandler({
     metrics: deps.metrics,
-    checks: { gateway: () => Promise.resolve({ ok: apiSchema !== undefined, subscribers: engine.listenerCount() }) },
+    checks: {
+      gateway: () => Promise.resolve({ ok: apiSchema !== undefined, subscribers: engine.listenerCount() }),
+    },
   });
   let httpServer: Server | undefined;
   let wsServer: WebSocketServer | undefined;
@@ -108,17 +122,29 @@ export function createRouter(deps: RouterDeps) {
               identity = await identityFrom(headerValue(req, 'authorization'), headerValue(req, 'x-api-key'));
             } catch (error) {
               if (error instanceof AppError) {
-                return sendJson(res, 401, { errors: [{ message: error.message, extensions: error.extensions }] });
+                return sendJson(res, 401, {
+                  errors: [{ message: error.message, extensions: error.extensions }],
+                });
               }
               throw error;
             }
             await executeApollo(apollo, req, res, () => Promise.resolve({ identity, requestId }));
           } catch (error) {
             if (error instanceof BodyTooLargeError) {
-              return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+              return sendJson(res, 413, {
+                errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }],
+              });
             }
             log.error({ err: error, requestId }, 'request failed');
-            if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } }] });
+            if (!res.headersSent)
+              sendJson(res, 500, {
+                errors: [
+                  {
+                    message: 'Internal server error',
+                    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId },
+                  },
+                ],
+              });
           }
         })();
       });
@@ -131,7 +157,12 @@ export function createRouter(deps: RouterDeps) {
           },
           onConnect: async (ctx) => {
             const params = ctx.connectionParams ?? {};
-            const authorization = typeof params.authorization === 'string' ? params.authorization : typeof params.Authorization === 'string' ? params.Authorization : undefined;
+            const authorization =
+              typeof params.authorization === 'string'
+                ? params.authorization
+                : typeof params.Authorization === 'string'
+                  ? params.Authorization
+                  : undefined;
             const apiKey = typeof params.apiKey === 'string' ? params.apiKey : undefined;
             try {
               const identity = await identityFrom(authorization, apiKey);

@@ -57,7 +57,10 @@ export function entityQuery(
       {
         kind: Kind.VARIABLE_DEFINITION,
         variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: keyVar } },
-        type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } },
+        type: {
+          kind: Kind.NON_NULL_TYPE,
+          type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } },
+        },
       },
     ],
     selectionSet: {
@@ -126,7 +129,11 @@ export function createSubscriptionEngine(deps: {
       for (;;) {
         while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         const event = queue.shift()!;
-        const result = await deps.execute(document, { ...variables, __parleyKey: listener.binding.keyOf(event) }, identity);
+        const result = await deps.execute(
+          document,
+          { ...variables, __parleyKey: listener.binding.keyOf(event) },
+          identity,
+        );
         // An entity that is gone (or not the subscriber's) yields nothing rather than an error.
         if (result.data && result.data[responseKey] === null && !result.errors) continue;
         yield result;
@@ -165,20 +172,39 @@ export function createSubscriptionEngine(deps: {
       const context = args.contextValue as SubscriberContext;
       const operation = args.document.definitions.find(
         (d): d is OperationDefinitionNode =>
-          d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+          d.kind === Kind.OPERATION_DEFINITION &&
+          (!args.operationName || d.name?.value === args.operationName),
       );
       const field = operation?.selectionSet.selections[0];
-      if (!operation || operation.operation !== OperationTypeNode.SUBSCRIPTION || field?.kind !== Kind.FIELD) {
-        return { errors: [new GraphQLError('Only subscriptions are served over WebSocket', { extensions: { code: ErrorCode.BAD_USER_INPUT } })] };
+      if (
+        !operation ||
+        operation.operation !== OperationTypeNode.SUBSCRIPTION ||
+        field?.kind !== Kind.FIELD
+      ) {
+        return {
+          errors: [
+            new GraphQLError('Only subscriptions are served over WebSocket', {
+              extensions: { code: ErrorCode.BAD_USER_INPUT },
+            }),
+          ],
+        };
       }
       const binding = subscriptionBindings[field.name.value];
       const fieldDef = args.schema.getSubscriptionType()?.getFields()[field.name.value];
       if (!binding || !fieldDef) {
-        return { errors: [new GraphQLError(`Subscription ${field.name.value} is not served`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })] };
+        return {
+          errors: [
+            new GraphQLError(`Subscription ${field.name.value} is not served`, {
+              extensions: { code: ErrorCode.BAD_USER_INPUT },
+            }),
+          ],
+        };
       }
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const fieldArgs = getArgumentValues(fieldDef, field, variables);
-      const fragments = args.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+      const fragments = args.document.definitions.filter(
+        (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+      );
       const document = entityQuery(operation, field, fragments, binding);
       return stream(
         { userId: context.identity.userId, binding, args: fieldArgs },

@@ -14,7 +14,11 @@ export interface DatabaseOwner {
 
 /** Every Postgres schema and the migrations that build it, in the order they are applied. */
 export const databaseOwners: DatabaseOwner[] = [
-  ...[sessionsSubgraph, tasksSubgraph, auditSubgraph].map(({ schema, entities, migrations }) => ({ schema, entities, migrations })),
+  ...[sessionsSubgraph, tasksSubgraph, auditSubgraph].map(({ schema, entities, migrations }) => ({
+    schema,
+    entities,
+    migrations,
+  })),
   { schema: 'router', entities: routerEntities, migrations: routerMigrations },
   { schema: 'eventlog', entities: [], migrations: eventLogMigrations },
 ];

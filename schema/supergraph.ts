@@ -18,7 +18,8 @@ export function composeSupergraph(): string {
       typeDefs: parse(readFileSync(new URL(`../subgraphs/${name}/schema.graphql`, import.meta.url), 'utf8')),
     })),
   );
-  if (result.errors) throw new Error(`Composition failed:\n${result.errors.map((e) => e.message).join('\n')}`);
+  if (result.errors)
+    throw new Error(`Composition failed:\n${result.errors.map((e) => e.message).join('\n')}`);
   return result.supergraphSdl;
 }
 

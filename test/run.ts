@@ -12,7 +12,14 @@ rmSync(report, { force: true });
 const started = Date.now();
 const result = spawnSync(
   process.execPath,
-  ['--experimental-vm-modules', '--no-warnings', join(root, 'node_modules/jest/bin/jest.js'), '--json', `--outputFile=${report}`, ...process.argv.slice(2)],
+  [
+    '--experimental-vm-modules',
+    '--no-warnings',
+    join(root, 'node_modules/jest/bin/jest.js'),
+    '--json',
+    `--outputFile=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', cwd: root, env: process.env },
 );
 let passed = 0;

@@ -21,7 +21,11 @@ export const hashApiKey = (key: string) => createHash('sha256').update(key).dige
 export const newApiKeySecret = () => `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
 
 const scopesOf = (claim: unknown): string[] =>
-  typeof claim === 'string' ? claim.split(' ').filter(Boolean) : Array.isArray(claim) ? claim.map(String) : [];
+  typeof claim === 'string'
+    ? claim.split(' ').filter(Boolean)
+    : Array.isArray(claim)
+      ? claim.map(String)
+      : [];
 
 export type Authenticator = (headers: {
   authorization?: string | undefined;

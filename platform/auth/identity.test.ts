@@ -17,7 +17,9 @@ describe('router identity signature', () => {
 
   it('rejects an identity a client edited after signing', () => {
     const [, signature] = signIdentity(secret, alice, 'req-1').split('.');
-    const forged = Buffer.from(JSON.stringify({ id: { ...alice, userId: 'bob' }, requestId: 'r', iat: Date.now() })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ id: { ...alice, userId: 'bob' }, requestId: 'r', iat: Date.now() }),
+    ).toString('base64url');
     expect(verifyIdentity(secret, `${forged}.${signature}`).ok).toBe(false);
   });
 

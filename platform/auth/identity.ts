@@ -20,17 +20,22 @@ interface SignedClaims {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
-const mac = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+const mac = (secret: string, payload: string) =>
+  createHmac('sha256', secret).update(payload).digest('base64url');
 
 /** Signs the caller's identity (or its absence) for one router → subgraph request. */
-export function signIdentity(secret: string, identity: Identity | null, requestId: string, now = Date.now()): string {
+export function signIdentity(
+  secret: string,
+  identity: Identity | null,
+  requestId: string,
+  now = Date.now(),
+): string {
   const payload = b64(JSON.stringify({ id: identity, requestId, iat: now } satisfies SignedClaims));
   return `${payload}.${mac(secret, payload)}`;
 }
 
 export type VerifyResult =
-  | { ok: true; identity: Identity | null; requestId: string }
-  | { ok: false; reason: string };
+  { ok: true; identity: Identity | null; requestId: string } | { ok: false; reason: string };
 
 /** A subgraph accepts a request only when this returns ok: the header is the router's proof. */
 export function verifyIdentity(secret: string, header: string | undefined, now = Date.now()): VerifyResult {

@@ -42,7 +42,10 @@ function progressBar(done: number, total: number) {
 
 async function main(argv: string[]) {
   const config = loadConfig({ ...baseEnv, ...databaseEnv, ...kafkaEnv });
-  const logger = createLogger({ service: 'parley-cli', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'parley-cli',
+    level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
+  });
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -75,19 +78,28 @@ async function main(argv: string[]) {
   if (command === 'topics' && (sub === 'create' || sub === 'verify')) {
     const transport = createKafkaTransport(kafkaOptions(config, logger));
     await transport.ensureTopics(allTopics, sub);
-    console.log(`topics ${sub === 'create' ? 'created or present' : 'verified'}: ${allTopics.map((t) => t.name).join(', ')}`);
+    console.log(
+      `topics ${sub === 'create' ? 'created or present' : 'verified'}: ${allTopics.map((t) => t.name).join(', ')}`,
+    );
     await transport.stop();
     return;
   }
   if (command === 'dlq' && sub && arg && ['list', 'show', 'replay', 'purge'].includes(sub)) {
     const topic = arg;
-    if (!domainTopics.some((t) => t.name === topic)) throw new Error(`unknown topic "${topic}" (one of ${domainTopics.map((t) => t.name).join(', ')})`);
-    const transport = await createTransport(config, { databaseUrl: config.KAFKA_BROKERS ? '' : databaseUrl(), logger });
+    if (!domainTopics.some((t) => t.name === topic))
+      throw new Error(`unknown topic "${topic}" (one of ${domainTopics.map((t) => t.name).join(', ')})`);
+    const transport = await createTransport(config, {
+      databaseUrl: config.KAFKA_BROKERS ? '' : databaseUrl(),
+      logger,
+    });
     try {
       const dlq = createDlqTools(transport);
       if (sub === 'list') {
         const letters = await dlq.list(topic, Number(values.limit ?? 100));
-        for (const d of letters) console.log(`${d.position}\t${d.type ?? '-'}\t${d.consumer ?? '-'}\tattempts=${d.attempts}\t${d.lastFailure ?? ''}\t${d.errorClass}: ${d.error}`);
+        for (const d of letters)
+          console.log(
+            `${d.position}\t${d.type ?? '-'}\t${d.consumer ?? '-'}\tattempts=${d.attempts}\t${d.lastFailure ?? ''}\t${d.errorClass}: ${d.error}`,
+          );
         console.log(`${letters.length} dead letter(s) in dlq.${topic}`);
       } else if (sub === 'show') {
         const position = positionals[3];
@@ -95,8 +107,13 @@ async function main(argv: string[]) {
         if (!letter) throw new Error(`no dead letter at ${position ?? '(missing position)'} in dlq.${topic}`);
         console.log(JSON.stringify({ ...letter, value: safeJson(letter.value) }, null, 2));
       } else if (sub === 'replay') {
-        if (!values.all && !values.position && !values.type && !values.consumer) throw new Error('say what to replay: --position, --type, --consumer or --all');
-        const count = await dlq.replay(topic, { positions: values.position, type: values.type, consumer: values.consumer }, progressBar);
+        if (!values.all && !values.position && !values.type && !values.consumer)
+          throw new Error('say what to replay: --position, --type, --consumer or --all');
+        const count = await dlq.replay(
+          topic,
+          { positions: values.position, type: values.type, consumer: values.consumer },
+          progressBar,
+        );
         console.log(`replayed ${count} message(s) to ${topic}`);
       } else {
         console.log(`purged ${await dlq.purge(topic)} message(s) from dlq.${topic}`);
@@ -107,7 +124,14 @@ async function main(argv: string[]) {
     return;
   }
   if (command === 'api-key' && (sub === 'create' || sub === 'revoke')) {
-    const db = await createDatabase({ url: databaseUrl(), schema: 'router', entities: routerEntities, migrations: routerMigrations, logger, poolSize: 1 });
+    const db = await createDatabase({
+      url: databaseUrl(),
+      schema: 'router',
+      entities: routerEntities,
+      migrations: routerMigrations,
+      logger,
+      poolSize: 1,
+    });
     try {
       const store = createApiKeyStore(db);
       if (sub === 'create') {

@@ -61,7 +61,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       await connection.execute(`create schema if not exists "${options.schema}"`);
       const applied = await orm.migrator.up();
       const names = applied.map((m) => m.name);
-      if (names.length > 0) options.logger.info({ schema: options.schema, migrations: names }, 'migrations applied');
+      if (names.length > 0)
+        options.logger.info({ schema: options.schema, migrations: names }, 'migrations applied');
       return names;
     },
     async ping() {

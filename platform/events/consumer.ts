@@ -83,7 +83,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   async function lag() {
     const partitions = await options.transport.lag(options.name, options.topics);
-    for (const p of partitions) options.metrics?.consumerLag.set({ group: options.name, topic: p.topic, partition: String(p.partition) }, p.lag);
+    for (const p of partitions)
+      options.metrics?.consumerLag.set(
+        { group: options.name, topic: p.topic, partition: String(p.partition) },
+        p.lag,
+      );
     return partitions;
   }
 
@@ -125,7 +129,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       },
     ]);
     options.metrics?.deadLettered.inc({ consumer: options.name, topic: message.topic });
-    log.error({ err: error, attempts, topic: message.topic, offset: message.offset }, 'message dead-lettered');
+    log.error(
+      { err: error, attempts, topic: message.topic, offset: message.offset },
+      'message dead-lettered',
+    );
   }
 
   /** The envelope of a message this consumer acts on; invalid ones are dead-lettered here. */
@@ -145,15 +152,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   async function applyBatch(events: EventEnvelope[]): Promise<number> {
     const em = options.db.fork();
     return em.transactional(async (tx) => {
-      const inserted = await tx
-        .getConnection()
-        .execute<{ event_id: string }[]>(
-          `insert into "${options.db.schema}".processed_events (consumer, event_id)
+      const inserted = await tx.getConnection().execute<{ event_id: string }[]>(
+        `insert into "${options.db.schema}".processed_events (consumer, event_id)
            select ?, x::uuid from jsonb_array_elements_text(?::jsonb) x on conflict do nothing returning event_id`,
-          [options.name, JSON.stringify(events.map((e) => e.id))],
-          'all',
-          tx.getTransactionContext(),
-        );
+        [options.name, JSON.stringify(events.map((e) => e.id))],
+        'all',
+        tx.getTransactionContext(),
+      );
       const fresh = new Set(inserted.map((r) => r.event_id));
       for (const event of events) {
         if (!fresh.delete(event.id)) continue;
@@ -172,10 +177,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     if (items.length === 0) return;
     const started = performance.now();
     try {
-      const applied = await withRemoteContext(items[0]!.message.headers, () => applyBatch(items.map((i) => i.event)));
-      options.metrics?.consumed.inc({ consumer: options.name, topic: items[0]!.message.topic, outcome: 'applied' }, applied);
-      options.metrics?.consumed.inc({ consumer: options.name, topic: items[0]!.message.topic, outcome: 'duplicate' }, items.length - applied);
-      options.metrics?.handlerSeconds.observe({ consumer: options.name }, (performance.now() - started) / 1000);
+      const applied = await withRemoteContext(items[0]!.message.headers, () =>
+        applyBatch(items.map((i) => i.event)),
+      );
+      options.metrics?.consumed.inc(
+        { consumer: options.name, topic: items[0]!.message.topic, outcome: 'applied' },
+        applied,
+      );
+      options.metrics?.consumed.inc(
+        { consumer: options.name, topic: items[0]!.message.topic, outcome: 'duplicate' },
+        items.length - applied,
+      );
+      options.metrics?.handlerSeconds.observe(
+        { consumer: options.name },
+        (performance.now() - started) / 1000,
+      );
       if (applied > 0) options.afterCommit?.();
     } catch (error) {
       // One bad event must not hold back the rest: apply one by one, with retries.
@@ -196,7 +212,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       try {
         const outcome = await withRemoteContext(message.headers, () => applyOnce(event));
         options.metrics?.consumed.inc({ consumer: options.name, topic: message.topic, outcome });
-        options.metrics?.handlerSeconds.observe({ consumer: options.name }, (performance.now() - started) / 1000);
+        options.metrics?.handlerSeconds.observe(
+          { consumer: options.name },
+          (performance.now() - started) / 1000,
+        );
         if (outcome === 'applied') options.afterCommit?.();
         return;
       } catch (error) {
@@ -225,7 +244,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         handleBatch,
       });
       if (options.metrics) {
-        lagTimer = setInterval(() => void lag().catch((error: unknown) => log.debug({ err: error }, 'lag report failed')), LAG_REPORT_MS);
+        lagTimer = setInterval(
+          () => void lag().catch((error: unknown) => log.debug({ err: error }, 'lag report failed')),
+          LAG_REPORT_MS,
+        );
         lagTimer.unref();
       }
     },

@@ -30,7 +30,11 @@ export function kafkaOptions(config: TransportConfig, logger: Logger): KafkaTran
     sslCaFile: config.KAFKA_SSL_CA_FILE,
     sasl:
       config.KAFKA_SASL_MECHANISM && config.KAFKA_SASL_USERNAME && config.KAFKA_SASL_PASSWORD
-        ? { mechanism: config.KAFKA_SASL_MECHANISM, username: config.KAFKA_SASL_USERNAME, password: config.KAFKA_SASL_PASSWORD }
+        ? {
+            mechanism: config.KAFKA_SASL_MECHANISM,
+            username: config.KAFKA_SASL_USERNAME,
+            password: config.KAFKA_SASL_PASSWORD,
+          }
         : undefined,
     logger,
   };
@@ -40,16 +44,30 @@ export function kafkaOptions(config: TransportConfig, logger: Logger): KafkaTran
  * Kafka when KAFKA_BROKERS is set, else the event log in Postgres. Topics are created
  * outside production and only verified in production.
  */
-export async function createTransport(config: TransportConfig, deps: { databaseUrl: string; logger: Logger }): Promise<EventTransport> {
+export async function createTransport(
+  config: TransportConfig,
+  deps: { databaseUrl: string; logger: Logger },
+): Promise<EventTransport> {
   if (config.KAFKA_BROKERS) {
     const transport = createKafkaTransport(kafkaOptions(config, deps.logger));
     const create = config.PARLEY_ENV !== 'production' || config.KAFKA_CREATE_TOPICS;
     await transport.ensureTopics(allTopics, create ? 'create' : 'verify');
     return transport;
   }
-  const db = await createDatabase({ url: deps.databaseUrl, schema: 'eventlog', entities: [], migrations: eventLogMigrations, logger: deps.logger, poolSize: 5 });
+  const db = await createDatabase({
+    url: deps.databaseUrl,
+    schema: 'eventlog',
+    entities: [],
+    migrations: eventLogMigrations,
+    logger: deps.logger,
+    poolSize: 5,
+  });
   await db.migrate();
-  const transport = createPostgresLogTransport({ db, logger: deps.logger, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  const transport = createPostgresLogTransport({
+    db,
+    logger: deps.logger,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+  });
   return {
     ...transport,
     async stop() {

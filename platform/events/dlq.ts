@@ -55,7 +55,11 @@ export function createDlqTools(transport: EventTransport) {
      * Publishes matching dead letters to their original topic again, with their original
      * headers (the failure headers are dropped); consumers skip what they already applied.
      */
-    async replay(topic: string, filter: ReplayFilter, onProgress?: (done: number, total: number) => void): Promise<number> {
+    async replay(
+      topic: string,
+      filter: ReplayFilter,
+      onProgress?: (done: number, total: number) => void,
+    ): Promise<number> {
       const messages = (await transport.read(dlqTopicOf(topic), 100_000)).filter((m) => {
         const d = toDeadLetter(m);
         return (
@@ -72,7 +76,10 @@ export function createDlqTools(transport: EventTransport) {
             topic: m.headers['x-origin-topic'] ?? topic,
             key: m.key,
             value: m.value,
-            headers: { ...Object.fromEntries(Object.entries(m.headers).filter(([k]) => !k.startsWith('x-'))), 'x-replayed-from': `${m.partition}:${m.offset}` },
+            headers: {
+              ...Object.fromEntries(Object.entries(m.headers).filter(([k]) => !k.startsWith('x-'))),
+              'x-replayed-from': `${m.partition}:${m.offset}`,
+            },
           })),
         );
         onProgress?.(Math.min(i + batch, messages.length), messages.length);

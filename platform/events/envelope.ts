@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { eventContracts, isEventType, type EventData, type EventType } from '../../schema/events/contracts.ts';
+import {
+  eventContracts,
+  isEventType,
+  type EventData,
+  type EventType,
+} from '../../schema/events/contracts.ts';
 
 /** CloudEvents-shaped envelope carried as the Kafka message value. */
 export interface EventEnvelope<T extends EventType = EventType> {
@@ -37,7 +42,12 @@ export function newEvent<T extends EventType>(input: {
   userId: string;
   data: EventData<T>;
 }): EventEnvelope<T> {
-  return validateEvent({ id: uuidv7(), time: new Date().toISOString(), schemaVersion: 1, ...input }) as EventEnvelope<T>;
+  return validateEvent({
+    id: uuidv7(),
+    time: new Date().toISOString(),
+    schemaVersion: 1,
+    ...input,
+  }) as EventEnvelope<T>;
 }
 
 export const topicOf = (type: EventType) => eventContracts[type].topic;
@@ -47,14 +57,18 @@ export function validateEvent(value: unknown): EventEnvelope {
   if (typeof value !== 'object' || value === null) throw new InvalidEventError('event is not an object');
   const e = value as Record<string, unknown>;
   for (const field of ['id', 'type', 'source', 'subject', 'time', 'userId'] as const) {
-    if (typeof e[field] !== 'string' || e[field] === '') throw new InvalidEventError(`envelope field "${field}" missing`);
+    if (typeof e[field] !== 'string' || e[field] === '')
+      throw new InvalidEventError(`envelope field "${field}" missing`);
   }
   const type = e.type as string;
   if (!isEventType(type)) throw new InvalidEventError(`unknown event type "${type}"`);
-  if (e.schemaVersion !== 1) throw new InvalidEventError(`unsupported schemaVersion ${String(e.schemaVersion)} for ${type}`);
+  if (e.schemaVersion !== 1)
+    throw new InvalidEventError(`unsupported schemaVersion ${String(e.schemaVersion)} for ${type}`);
   const parsed = eventContracts[type].v1.safeParse(e.data);
   if (!parsed.success) {
-    throw new InvalidEventError(`${type} data invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new InvalidEventError(
+      `${type} data invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return { ...(e as unknown as EventEnvelope), data: parsed.data };
 }

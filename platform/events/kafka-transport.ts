@@ -1,10 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type KafkaConfig,
+  type KafkaMessage,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { TopicSpec } from '../../schema/events/topics.ts';
 import type { Logger } from '../logger.ts';
-import type { DeliveredMessage, EventTransport, OutgoingMessage, SubscribeOptions, Subscription } from './transport.ts';
+import type {
+  DeliveredMessage,
+  EventTransport,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from './transport.ts';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -12,7 +26,9 @@ export interface KafkaTransportOptions {
   topicPrefix: string;
   ssl?: boolean | undefined;
   sslCaFile?: string | undefined;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl?:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   logger: Logger;
 }
 
@@ -26,7 +42,14 @@ function toDelivered(topic: string, partition: number, message: KafkaMessage): D
   for (const [k, v] of Object.entries(message.headers ?? {})) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
   }
-  return { topic, partition, offset: message.offset, key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers };
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? '',
+    value: message.value?.toString() ?? '',
+    headers,
+  };
 }
 
 export function createKafkaTransport(options: KafkaTransportOptions): EventTransport {
@@ -38,7 +61,8 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     requestTimeout: 10000,
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
-    logCreator: () => (entry) => log[toPino(entry.level)]({ kafka: entry.log, ns: entry.namespace }, entry.log.message),
+    logCreator: () => (entry) =>
+      log[toPino(entry.level)]({ kafka: entry.log, ns: entry.namespace }, entry.log.message),
   };
   if (options.ssl || options.sslCaFile) {
     config.ssl = options.sslCaFile ? { ca: [readFileSync(options.sslCaFile, 'utf8')] } : true;
@@ -85,7 +109,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
         await admin.setOffsets({
           groupId,
           topic,
-          partitions: unset.map((p) => ({ partition: p.partition, offset: ends.find((e) => e.partition === p.partition)?.high ?? '0' })),
+          partitions: unset.map((p) => ({
+            partition: p.partition,
+            offset: ends.find((e) => e.partition === p.partition)?.high ?? '0',
+          })),
         });
       }
     } finally {
@@ -156,7 +183,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
             const last = chunk.at(-1)!.offset;
             payload.resolveOffset(last);
             // Committed only now that the handler's effects are durable.
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+            ]);
             await payload.heartbeat();
           }
         },
@@ -181,20 +210,38 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
         const missing = topics.filter((t) => !existing.has(prefixed(t.name)));
         if (mode === 'verify') {
           if (missing.length > 0) {
-            throw new Error(`Kafka topics missing: ${missing.map((t) => prefixed(t.name)).join(', ')} (create them with "npm run parley -- topics create")`);
+            throw new Error(
+              `Kafka topics missing: ${missing.map((t) => prefixed(t.name)).join(', ')} (create them with "npm run parley -- topics create")`,
+            );
           }
           const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => prefixed(t.name)) });
-          const wrong = meta.topics.filter((t) => t.partitions.length !== topics.find((s) => prefixed(s.name) === t.name)?.partitions);
-          if (wrong.length > 0) throw new Error(`Kafka topics with wrong partition count: ${wrong.map((t) => t.name).join(', ')}`);
+          const wrong = meta.topics.filter(
+            (t) => t.partitions.length !== topics.find((s) => prefixed(s.name) === t.name)?.partitions,
+          );
+          if (wrong.length > 0)
+            throw new Error(
+              `Kafka topics with wrong partition count: ${wrong.map((t) => t.name).join(', ')}`,
+            );
           const described = await admin.describeConfigs({
             includeSynonyms: false,
-            resources: topics.map((t) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name: prefixed(t.name), configNames: ['retention.ms'] })),
+            resources: topics.map((t) => ({
+              type: kafkajs.ConfigResourceTypes.TOPIC,
+              name: prefixed(t.name),
+              configNames: ['retention.ms'],
+            })),
           });
           const badRetention = described.resources.filter((r) => {
             const spec = topics.find((t) => prefixed(t.name) === r.resourceName);
-            return spec && r.configEntries.find((c) => c.configName === 'retention.ms')?.configValue !== String(spec.retentionMs);
+            return (
+              spec &&
+              r.configEntries.find((c) => c.configName === 'retention.ms')?.configValue !==
+                String(spec.retentionMs)
+            );
           });
-          if (badRetention.length > 0) throw new Error(`Kafka topics with wrong retention.ms: ${badRetention.map((r) => r.resourceName).join(', ')}`);
+          if (badRetention.length > 0)
+            throw new Error(
+              `Kafka topics with wrong retention.ms: ${badRetention.map((r) => r.resourceName).join(', ')}`,
+            );
           return;
         }
         if (missing.length === 0) return;
@@ -222,7 +269,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           const ends = await admin.fetchTopicOffsets(t.topic);
           for (const p of t.partitions) {
             const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? 0);
-            const done = Number(p.offset) < 0 ? Number(ends.find((e) => e.partition === p.partition)?.low ?? 0) : Number(p.offset);
+            const done =
+              Number(p.offset) < 0
+                ? Number(ends.find((e) => e.partition === p.partition)?.low ?? 0)
+                : Number(p.offset);
             result.push({ topic: unprefixed(t.topic), partition: p.partition, lag: Math.max(0, end - done) });
           }
         }
@@ -237,7 +287,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
       const admin = kafka.admin();
       await admin.connect();
       const ends = await admin.fetchTopicOffsets(name).finally(() => admin.disconnect());
-      const pending = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high) - 1]));
+      const pending = new Map(
+        ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high) - 1]),
+      );
       const out: DeliveredMessage[] = [];
       if (pending.size === 0) return out;
       // A throwaway group reads from the start up to the end offsets seen above.
@@ -273,7 +325,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
       await admin.connect();
       try {
         const ends = await admin.fetchTopicOffsets(prefixed(topic));
-        await admin.deleteTopicRecords({ topic: prefixed(topic), partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+        await admin.deleteTopicRecords({
+          topic: prefixed(topic),
+          partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+        });
         return ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
       } finally {
         await admin.disconnect();

@@ -117,12 +117,16 @@ export function createOutboxRelay(deps: {
 
   async function publishBatch(): Promise<number> {
     if (!(await holdLease())) return 0;
-    const rows = await conn.execute<{ seq: string; topic: string; key: string; payload: string; headers: Record<string, string> }[]>(
+    const rows = await conn.execute<
+      { seq: string; topic: string; key: string; payload: string; headers: Record<string, string> }[]
+    >(
       // Ordered by the bigint column: the text alias would sort 10 before 9.
       `select seq::text as seq, topic, key, payload, headers from "${deps.schema}".outbox o order by o.seq limit ${batchSize}`,
     );
     if (rows.length === 0) return 0;
-    await deps.transport.publish(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })));
+    await deps.transport.publish(
+      rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })),
+    );
     for (const r of rows) deps.metrics?.produced.inc({ topic: r.topic });
     // A crash between publish and delete republishes the batch; consumers skip applied ids.
     await conn.execute(`delete from "${deps.schema}".outbox where seq <= ?`, [rows.at(-1)!.seq]);
@@ -183,7 +187,8 @@ export function createOutboxRelay(deps: {
           } catch (error) {
             failures += 1;
             if (deps.metrics) await reportBacklog(deps.metrics).catch(() => undefined);
-            if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, 'outbox publish failed; events stay queued');
+            if (failures === 1 || failures % 20 === 0)
+              log.warn({ err: error, failures }, 'outbox publish failed; events stay queued');
             await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
           }
         }
@@ -194,7 +199,9 @@ export function createOutboxRelay(deps: {
       running = false;
       wakeUp?.();
       await loop;
-      await conn.execute(`delete from "${deps.schema}".outbox_lease where owner = ?`, [owner]).catch(() => undefined);
+      await conn
+        .execute(`delete from "${deps.schema}".outbox_lease where owner = ?`, [owner])
+        .catch(() => undefined);
     },
     wake() {
       if (wakeUp) wakeUp();

@@ -8,7 +8,11 @@ describe('cursor pagination', () => {
   });
 
   it('refuses a tampered cursor with BAD_USER_INPUT on the after field', () => {
-    expect(() => decodeCursor('garbage')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'after' }) }));
+    expect(() => decodeCursor('garbage')).toThrow(
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'after' }),
+      }),
+    );
   });
 
   it('bounds the page size', () => {

@@ -40,10 +40,13 @@ export function createSubgraphServer<C extends SubgraphContext>(options: Subgrap
   const log = options.logger;
   let httpServer: Server | undefined;
   const apollo = new ApolloServer<C>({
-    schema: buildSubgraphSchema([{ typeDefs: parse(options.typeDefs), resolvers: options.resolvers as GraphQLResolverMap }]),
+    schema: buildSubgraphSchema([
+      { typeDefs: parse(options.typeDefs), resolvers: options.resolvers as GraphQLResolverMap },
+    ]),
     formatError: (formatted, error) => {
       const out = formatError(formatted);
-      if (out.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) log.error({ err: error }, 'resolver failed');
+      if (out.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR)
+        log.error({ err: error }, 'resolver failed');
       return out;
     },
     includeStacktraceInErrorResponses: false,
@@ -62,9 +65,14 @@ export function createSubgraphServer<C extends SubgraphContext>(options: Subgrap
             if (!req.url?.startsWith('/graphql')) return sendJson(res, 404, { error: 'not found' });
             const verified = verifyIdentity(options.signingSecret, headerValue(req, IDENTITY_HEADER));
             if (!verified.ok) {
-              log.warn({ reason: verified.reason, ip: req.socket.remoteAddress }, 'request without a valid router signature refused');
+              log.warn(
+                { reason: verified.reason, ip: req.socket.remoteAddress },
+                'request without a valid router signature refused',
+              );
               return sendJson(res, 401, {
-                errors: [{ message: `Refused: ${verified.reason}`, extensions: { code: ErrorCode.UNAUTHENTICATED } }],
+                errors: [
+                  { message: `Refused: ${verified.reason}`, extensions: { code: ErrorCode.UNAUTHENTICATED } },
+                ],
               });
             }
             const requestId = verified.requestId || randomUUID();
@@ -76,10 +84,17 @@ export function createSubgraphServer<C extends SubgraphContext>(options: Subgrap
             await executeApollo(apollo, req, res, () => Promise.resolve(options.context(base)));
           } catch (error) {
             if (error instanceof BodyTooLargeError) {
-              return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }] });
+              return sendJson(res, 413, {
+                errors: [{ message: error.message, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }],
+              });
             }
             log.error({ err: error }, 'request failed');
-            if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+            if (!res.headersSent)
+              sendJson(res, 500, {
+                errors: [
+                  { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+                ],
+              });
           }
         })();
       });

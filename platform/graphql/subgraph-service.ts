@@ -58,7 +58,13 @@ export async function createSubgraphService(deps: SubgraphServiceDeps): Promise<
     migrations: definition.migrations,
     logger,
   });
-  const relay = createOutboxRelay({ db, schema: definition.schema, transport: deps.transport, logger, metrics: deps.metrics });
+  const relay = createOutboxRelay({
+    db,
+    schema: definition.schema,
+    transport: deps.transport,
+    logger,
+    metrics: deps.metrics,
+  });
   const server = createSubgraphServer<DomainContext>({
     name: definition.name,
     typeDefs: definition.typeDefs,

@@ -43,7 +43,9 @@ export async function executeApollo<C extends BaseContext>(
     try {
       body = raw === '' ? {} : JSON.parse(raw);
     } catch {
-      sendJson(res, 400, { errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      sendJson(res, 400, {
+        errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+      });
       return;
     }
   }

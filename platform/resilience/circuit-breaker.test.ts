@@ -6,7 +6,13 @@ const working = () => Promise.resolve('ok');
 
 function breakerWithClock() {
   let time = 0;
-  const breaker = createCircuitBreaker({ name: 's3', failureThreshold: 5, resetTimeoutMs: 10_000, callTimeoutMs: 50, now: () => time });
+  const breaker = createCircuitBreaker({
+    name: 's3',
+    failureThreshold: 5,
+    resetTimeoutMs: 10_000,
+    callTimeoutMs: 50,
+    now: () => time,
+  });
   return { breaker, advance: (ms: number) => (time += ms) };
 }
 
@@ -24,7 +30,9 @@ describe('a circuit breaker', () => {
     for (let i = 0; i < 5; i += 1) await expect(breaker.call(failing)).rejects.toThrow('down');
     expect(breaker.state()).toBe('open');
     let called = false;
-    await expect(breaker.call(async () => ((called = true), 'x'))).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE', dependency: 's3' } });
+    await expect(breaker.call(async () => ((called = true), 'x'))).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE', dependency: 's3' },
+    });
     expect(called).toBe(false);
   });
 
@@ -47,7 +55,9 @@ describe('a circuit breaker', () => {
 
   it('counts a call slower than the timeout as a failure', async () => {
     const { breaker } = breakerWithClock();
-    await expect(breaker.call(() => new Promise((r) => setTimeout(r, 500)))).rejects.toThrow(/timed out after 50 ms/);
+    await expect(breaker.call(() => new Promise((r) => setTimeout(r, 500)))).rejects.toThrow(
+      /timed out after 50 ms/,
+    );
     expect(breaker.snapshot().consecutiveFailures).toBe(1);
   });
 });

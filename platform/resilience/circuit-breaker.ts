@@ -17,7 +17,11 @@ export interface CircuitBreakerOptions {
 
 export class CircuitOpenError extends AppError {
   constructor(name: string, retryInMs: number) {
-    super(ErrorCode.SERVICE_UNAVAILABLE, `${name} is unavailable; retry in ${Math.ceil(retryInMs / 1000)} s`, { dependency: name });
+    super(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `${name} is unavailable; retry in ${Math.ceil(retryInMs / 1000)} s`,
+      { dependency: name },
+    );
   }
 }
 
@@ -36,8 +40,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions) {
   let openedAt: number | undefined;
   let trialInFlight = false;
 
-  const state = (): BreakerState => (openedAt === undefined ? 'closed' : now() - openedAt >= resetMs ? 'half-open' : 'open');
-  const report = () => options.metrics?.breakerState.set({ dependency: options.name }, state() === 'open' ? 1 : 0);
+  const state = (): BreakerState =>
+    openedAt === undefined ? 'closed' : now() - openedAt >= resetMs ? 'half-open' : 'open';
+  const report = () =>
+    options.metrics?.breakerState.set({ dependency: options.name }, state() === 'open' ? 1 : 0);
 
   function succeed() {
     failures = 0;
@@ -66,7 +72,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions) {
         const result = await Promise.race([
           fn(),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new CallTimeoutError(`${options.name} call timed out after ${timeoutMs} ms`)), timeoutMs);
+            timer = setTimeout(
+              () => reject(new CallTimeoutError(`${options.name} call timed out after ${timeoutMs} ms`)),
+              timeoutMs,
+            );
           }),
         ]);
         succeed();

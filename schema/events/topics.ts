@@ -7,9 +7,12 @@ export interface TopicSpec {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-export const domainTopics: TopicSpec[] = ['session-events', 'task-events', 'reminder-events', 'notification-events'].map(
-  (name) => ({ name, partitions: 3, retentionMs: 7 * DAY }),
-);
+export const domainTopics: TopicSpec[] = [
+  'session-events',
+  'task-events',
+  'reminder-events',
+  'notification-events',
+].map((name) => ({ name, partitions: 3, retentionMs: 7 * DAY }));
 
 export const dlqTopicOf = (topic: string) => `dlq.${topic}`;
 

@@ -18,7 +18,8 @@ export class AuditInit extends Migration {
       data jsonb not null default '{}')`);
     this.addSql('create index records_time on audit.records (occurred_at desc, id desc)');
     this.addSql('create index records_actor_time on audit.records (actor_id, occurred_at desc, id desc)');
-    for (const sql of [...outboxMigrationSql('audit'), ...processedEventsMigrationSql('audit')]) this.addSql(sql);
+    for (const sql of [...outboxMigrationSql('audit'), ...processedEventsMigrationSql('audit')])
+      this.addSql(sql);
   }
 }
 

@@ -9,17 +9,25 @@ import { AuditRecord } from './entities.ts';
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
 
-async function search(em: EntityManager, filter: { actorId?: string; action?: string }, first?: number, after?: string) {
+async function search(
+  em: EntityManager,
+  filter: { actorId?: string; action?: string },
+  first?: number,
+  after?: string,
+) {
   const size = pageSize(first, 50);
   const cursor = decodeCursor(after);
-  if (filter.action !== undefined && !/^[a-z.*-]{1,100}$/.test(filter.action)) throw badInput('action', 'Invalid action filter');
+  if (filter.action !== undefined && !/^[a-z.*-]{1,100}$/.test(filter.action))
+    throw badInput('action', 'Invalid action filter');
   const action = filter.action?.endsWith('*') ? { $like: `${filter.action.slice(0, -1)}%` } : filter.action;
   const rows = await em.find(
     AuditRecord,
     {
       ...(filter.actorId ? { actorId: filter.actorId } : {}),
       ...(action ? { action } : {}),
-      ...(cursor ? { $or: [{ occurredAt: { $lt: cursor.time } }, { occurredAt: cursor.time, id: { $lt: cursor.id } }] } : {}),
+      ...(cursor
+        ? { $or: [{ occurredAt: { $lt: cursor.time } }, { occurredAt: cursor.time, id: { $lt: cursor.id } }] }
+        : {}),
     },
     { orderBy: { occurredAt: 'desc', id: 'desc' }, limit: size + 1 },
   );
@@ -30,7 +38,11 @@ export const auditResolvers: GraphQLResolverMap<DomainContext> = {
   DateTime,
   JSON: JSONScalar,
   Query: {
-    auditRecords: (_: unknown, args: { first?: number; after?: string; action?: string; actorId?: string }, ctx: DomainContext) => {
+    auditRecords: (
+      _: unknown,
+      args: { first?: number; after?: string; action?: string; actorId?: string },
+      ctx: DomainContext,
+    ) => {
       requireAdmin(ctx);
       return search(ctx.em, args, args.first, args.after);
     },

@@ -10,7 +10,10 @@ export const SessionSchema = defineEntity({
     ownerId: p.string().index(),
     title: p.string(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class Session extends SessionSchema.class {}

@@ -10,7 +10,9 @@ export class SessionsInit extends Migration {
       title text not null,
       created_at timestamptz not null,
       updated_at timestamptz not null)`);
-    this.addSql('create index sessions_owner_created on sessions.sessions (owner_id, created_at desc, id desc)');
+    this.addSql(
+      'create index sessions_owner_created on sessions.sessions (owner_id, created_at desc, id desc)',
+    );
     this.addSql(`create table sessions.messages (
       id uuid primary key,
       session_id uuid not null references sessions.sessions (id) on delete cascade,
@@ -25,7 +27,8 @@ export class SessionsInit extends Migration {
       message_count int not null default 0,
       last_activity_at timestamptz,
       last_message_preview varchar(280))`);
-    for (const sql of [...outboxMigrationSql('sessions'), ...processedEventsMigrationSql('sessions')]) this.addSql(sql);
+    for (const sql of [...outboxMigrationSql('sessions'), ...processedEventsMigrationSql('sessions')])
+      this.addSql(sql);
   }
 }
 

@@ -15,7 +15,8 @@ const SOURCE = 'sessions';
 function validTitle(title: string): string {
   const trimmed = title.trim();
   if (trimmed === '') throw badInput('title', 'Title must not be empty');
-  if (trimmed.length > LIMITS.title) throw badInput('title', `Title is longer than ${LIMITS.title} characters`);
+  if (trimmed.length > LIMITS.title)
+    throw badInput('title', `Title is longer than ${LIMITS.title} characters`);
   return trimmed;
 }
 
@@ -27,13 +28,21 @@ async function ownSession(em: EntityManager, userId: string, id: string): Promis
   return session;
 }
 
-async function listSessions(em: EntityManager, ownerId: string, first?: number | null, after?: string | null) {
+async function listSessions(
+  em: EntityManager,
+  ownerId: string,
+  first?: number | null,
+  after?: string | null,
+) {
   const size = pageSize(first);
   const cursor = decodeCursor(after);
   const rows = await em.find(
     Session,
     cursor
-      ? { ownerId, $or: [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }] }
+      ? {
+          ownerId,
+          $or: [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }],
+        }
       : { ownerId },
     { orderBy: { createdAt: 'desc', id: 'desc' }, limit: size + 1 },
   );
@@ -62,7 +71,16 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
         createdAt: new Date(),
         updatedAt: new Date(),
       });
-      recordEvent(ctx.em, newEvent({ type: 'session.created', source: SOURCE, subject: session.id, userId: user.userId, data: { sessionId: session.id, title: session.title } }));
+      recordEvent(
+        ctx.em,
+        newEvent({
+          type: 'session.created',
+          source: SOURCE,
+          subject: session.id,
+          userId: user.userId,
+          data: { sessionId: session.id, title: session.title },
+        }),
+      );
       await ctx.commit();
       return session;
     },
@@ -70,7 +88,16 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
       const user = requireUser(ctx);
       const session = await ownSession(ctx.em, user.userId, id);
       session.title = validTitle(title);
-      recordEvent(ctx.em, newEvent({ type: 'session.renamed', source: SOURCE, subject: session.id, userId: user.userId, data: { sessionId: session.id, title: session.title } }));
+      recordEvent(
+        ctx.em,
+        newEvent({
+          type: 'session.renamed',
+          source: SOURCE,
+          subject: session.id,
+          userId: user.userId,
+          data: { sessionId: session.id, title: session.title },
+        }),
+      );
       await ctx.commit();
       return session;
     },
@@ -81,7 +108,8 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
     ) => {
       const user = requireUser(ctx);
       if (input.content.length === 0) throw badInput('content', 'Content must not be empty');
-      if (input.content.length > LIMITS.content) throw badInput('content', `Content is longer than ${LIMITS.content} characters`);
+      if (input.content.length > LIMITS.content)
+        throw badInput('content', `Content is longer than ${LIMITS.content} characters`);
       const session = await ownSession(ctx.em, user.userId, input.sessionId);
       const message = ctx.em.create(Message, {
         id: randomUUID(),
@@ -129,7 +157,10 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
       const rows = await ctx.em.find(
         Message,
         cursor
-          ? { sessionId: session.id, $or: [{ createdAt: { $gt: cursor.time } }, { createdAt: cursor.time, id: { $gt: cursor.id } }] }
+          ? {
+              sessionId: session.id,
+              $or: [{ createdAt: { $gt: cursor.time } }, { createdAt: cursor.time, id: { $gt: cursor.id } }],
+            }
           : { sessionId: session.id },
         { orderBy: { createdAt: 'asc', id: 'asc' }, limit: size + 1 },
       );
@@ -137,13 +168,15 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
     },
   },
   Message: {
-    session: (message: Message, _: unknown, ctx: DomainContext) => ownSession(ctx.em, message.ownerId, message.sessionId),
+    session: (message: Message, _: unknown, ctx: DomainContext) =>
+      ownSession(ctx.em, message.ownerId, message.sessionId),
   },
   User: {
     __resolveReference: (ref: { id: string }) => ref,
     sessions: (user: { id: string }, args: { first?: number; after?: string }, ctx: DomainContext) => {
       // A user's sessions are visible to that user only.
-      if (requireUser(ctx).userId !== user.id) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+      if (requireUser(ctx).userId !== user.id)
+        return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
       return listSessions(ctx.em, user.id, args.first, args.after);
     },
   },

@@ -14,7 +14,8 @@ export class TasksInit extends Migration {
       completed_at timestamptz)`);
     this.addSql('create index tasks_owner_created on tasks.tasks (owner_id, created_at desc, id desc)');
     this.addSql('create index tasks_session on tasks.tasks (session_id) where session_id is not null');
-    for (const sql of [...outboxMigrationSql('tasks'), ...processedEventsMigrationSql('tasks')]) this.addSql(sql);
+    for (const sql of [...outboxMigrationSql('tasks'), ...processedEventsMigrationSql('tasks')])
+      this.addSql(sql);
   }
 }
 

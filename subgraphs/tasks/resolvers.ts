@@ -19,13 +19,19 @@ async function ownTask(em: EntityManager, userId: string, id: string): Promise<T
   return task;
 }
 
-async function listTasks(em: EntityManager, ownerId: string, args: { first?: number; after?: string; status?: string }) {
+async function listTasks(
+  em: EntityManager,
+  ownerId: string,
+  args: { first?: number; after?: string; status?: string },
+) {
   const size = pageSize(args.first);
   const cursor = decodeCursor(args.after);
   const where = {
     ownerId,
     ...(args.status ? { status: args.status } : {}),
-    ...(cursor ? { $or: [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }] } : {}),
+    ...(cursor
+      ? { $or: [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }] }
+      : {}),
   };
   const rows = await em.find(Task, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: size + 1 });
   return toPage(rows, size, (t) => t.createdAt);
@@ -40,12 +46,18 @@ export const tasksResolvers: GraphQLResolverMap<DomainContext> = {
       listTasks(ctx.em, requireUser(ctx).userId, args),
   },
   Mutation: {
-    createTask: async (_: unknown, { input }: { input: { title: string; sessionId?: string | null } }, ctx: DomainContext) => {
+    createTask: async (
+      _: unknown,
+      { input }: { input: { title: string; sessionId?: string | null } },
+      ctx: DomainContext,
+    ) => {
       const user = requireUser(ctx);
       const title = input.title.trim();
       if (title === '') throw badInput('title', 'Title must not be empty');
-      if (title.length > LIMITS.title) throw badInput('title', `Title is longer than ${LIMITS.title} characters`);
-      if (input.sessionId && !isUuid(input.sessionId)) throw badInput('sessionId', 'sessionId is not a valid id');
+      if (title.length > LIMITS.title)
+        throw badInput('title', `Title is longer than ${LIMITS.title} characters`);
+      if (input.sessionId && !isUuid(input.sessionId))
+        throw badInput('sessionId', 'sessionId is not a valid id');
       const task = ctx.em.create(Task, {
         id: randomUUID(),
         ownerId: user.userId,
@@ -55,7 +67,16 @@ export const tasksResolvers: GraphQLResolverMap<DomainContext> = {
         createdAt: new Date(),
         completedAt: null,
       });
-      recordEvent(ctx.em, newEvent({ type: 'task.created', source: SOURCE, subject: task.id, userId: user.userId, data: { taskId: task.id, title, sessionId: task.sessionId ?? null } }));
+      recordEvent(
+        ctx.em,
+        newEvent({
+          type: 'task.created',
+          source: SOURCE,
+          subject: task.id,
+          userId: user.userId,
+          data: { taskId: task.id, title, sessionId: task.sessionId ?? null },
+        }),
+      );
       await ctx.commit();
       return task;
     },
@@ -65,7 +86,16 @@ export const tasksResolvers: GraphQLResolverMap<DomainContext> = {
       if (task.status === 'done') return task;
       task.status = 'done';
       task.completedAt = new Date();
-      recordEvent(ctx.em, newEvent({ type: 'task.completed', source: SOURCE, subject: task.id, userId: user.userId, data: { taskId: task.id } }));
+      recordEvent(
+        ctx.em,
+        newEvent({
+          type: 'task.completed',
+          source: SOURCE,
+          subject: task.id,
+          userId: user.userId,
+          data: { taskId: task.id },
+        }),
+      );
       await ctx.commit();
       return task;
     },
@@ -80,7 +110,11 @@ export const tasksResolvers: GraphQLResolverMap<DomainContext> = {
     __resolveReference: (ref: { id: string }) => ref,
     tasks: (session: { id: string }, _: unknown, ctx: DomainContext) =>
       isUuid(session.id)
-        ? ctx.em.find(Task, { sessionId: session.id, ownerId: requireUser(ctx).userId }, { orderBy: { createdAt: 'asc' } })
+        ? ctx.em.find(
+            Task,
+            { sessionId: session.id, ownerId: requireUser(ctx).userId },
+            { orderBy: { createdAt: 'asc' } },
+          )
         : [],
   },
   User: {

@@ -12,9 +12,16 @@ describe('who may read and change what, through the router', () => {
     stack = await startTestStack({ transport: 'kafka' });
     alice = await stack.token('alice');
     bob = await stack.token('bob');
-    const s = await stack.gql<{ createSession: { id: string } }>(alice, 'mutation { createSession(input: { title: "Alice private" }) { id } }');
+    const s = await stack.gql<{ createSession: { id: string } }>(
+      alice,
+      'mutation { createSession(input: { title: "Alice private" }) { id } }',
+    );
     aliceSession = s.data!.createSession.id;
-    const t = await stack.gql<{ createTask: { id: string } }>(alice, 'mutation ($s: ID) { createTask(input: { title: "Alice task", sessionId: $s }) { id } }', { s: aliceSession });
+    const t = await stack.gql<{ createTask: { id: string } }>(
+      alice,
+      'mutation ($s: ID) { createTask(input: { title: "Alice task", sessionId: $s }) { id } }',
+      { s: aliceSession },
+    );
     aliceTask = t.data!.createTask.id;
   });
   afterAll(async () => {
@@ -22,33 +29,69 @@ describe('who may read and change what, through the router', () => {
   });
 
   it('shows user B nothing of user A’s session, its messages or its tasks', async () => {
-    const r = await stack.gql(bob, 'query ($id: ID!, $t: ID!) { session(id: $id) { id title } task(id: $t) { id } sessions { edges { node { id } } } tasks { edges { node { id } } } }', { id: aliceSession, t: aliceTask });
+    const r = await stack.gql(
+      bob,
+      'query ($id: ID!, $t: ID!) { session(id: $id) { id title } task(id: $t) { id } sessions { edges { node { id } } } tasks { edges { node { id } } } }',
+      { id: aliceSession, t: aliceTask },
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data).toEqual({ session: null, task: null, sessions: { edges: [] }, tasks: { edges: [] } });
   });
 
   it('answers NOT_FOUND when user B tries to change user A’s data', async () => {
-    const rename = await stack.gql(bob, 'mutation ($id: ID!) { renameSession(id: $id, title: "mine now") { id } }', { id: aliceSession });
-    const message = await stack.gql(bob, 'mutation ($id: ID!) { addMessage(input: { sessionId: $id, role: user, content: "hi" }) { id } }', { id: aliceSession });
-    const complete = await stack.gql(bob, 'mutation ($id: ID!) { completeTask(id: $id) { id } }', { id: aliceTask });
+    const rename = await stack.gql(
+      bob,
+      'mutation ($id: ID!) { renameSession(id: $id, title: "mine now") { id } }',
+      { id: aliceSession },
+    );
+    const message = await stack.gql(
+      bob,
+      'mutation ($id: ID!) { addMessage(input: { sessionId: $id, role: user, content: "hi" }) { id } }',
+      { id: aliceSession },
+    );
+    const complete = await stack.gql(bob, 'mutation ($id: ID!) { completeTask(id: $id) { id } }', {
+      id: aliceTask,
+    });
     for (const r of [rename, message, complete]) expect(r.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const still = await stack.gql<{ session: { title: string } }>(alice, 'query ($id: ID!) { session(id: $id) { title } }', { id: aliceSession });
+    const still = await stack.gql<{ session: { title: string } }>(
+      alice,
+      'query ($id: ID!) { session(id: $id) { title } }',
+      { id: aliceSession },
+    );
     expect(still.data?.session.title).toBe('Alice private');
   });
 
   it('does not let user B reach user A’s session or tasks through a foreign session reference', async () => {
-    const r = await stack.gql<{ createTask: { session: null } }>(bob, 'mutation ($s: ID) { createTask(input: { title: "probe", sessionId: $s }) { session { title tasks { title } } } }', { s: aliceSession });
+    const r = await stack.gql<{ createTask: { session: null } }>(
+      bob,
+      'mutation ($s: ID) { createTask(input: { title: "probe", sessionId: $s }) { session { title tasks { title } } } }',
+      { s: aliceSession },
+    );
     expect(r.data?.createTask.session).toBeNull();
-    const viaTasks = await stack.gql<{ tasks: { edges: { node: { title: string; session: null } }[] } }>(bob, '{ tasks { edges { node { title session { title } } } } }');
+    const viaTasks = await stack.gql<{ tasks: { edges: { node: { title: string; session: null } }[] } }>(
+      bob,
+      '{ tasks { edges { node { title session { title } } } } }',
+    );
     expect(viaTasks.data?.tasks.edges).toEqual([{ node: { title: 'probe', session: null } }]);
   });
 
   it('never streams user A’s changes to user B, even for A’s session id', async () => {
-    const bobLive = await stack.subscribe(bob, 'subscription ($id: ID) { sessionUpdated(id: $id) { id title } }', { id: aliceSession });
-    const aliceLive = await stack.subscribe(alice, 'subscription ($id: ID) { sessionUpdated(id: $id) { id title } }', { id: aliceSession });
-    await stack.gql(alice, 'mutation ($id: ID!) { renameSession(id: $id, title: "Alice renamed") { id } }', { id: aliceSession });
+    const bobLive = await stack.subscribe(
+      bob,
+      'subscription ($id: ID) { sessionUpdated(id: $id) { id title } }',
+      { id: aliceSession },
+    );
+    const aliceLive = await stack.subscribe(
+      alice,
+      'subscription ($id: ID) { sessionUpdated(id: $id) { id title } }',
+      { id: aliceSession },
+    );
+    await stack.gql(alice, 'mutation ($id: ID!) { renameSession(id: $id, title: "Alice renamed") { id } }', {
+      id: aliceSession,
+    });
     let seen = await aliceLive.next(20_000);
-    while ((seen.data?.sessionUpdated as { title: string }).title !== 'Alice renamed') seen = await aliceLive.next(20_000);
+    while ((seen.data?.sessionUpdated as { title: string }).title !== 'Alice renamed')
+      seen = await aliceLive.next(20_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(bobLive.received).toEqual([]);
     await Promise.all([bobLive.close(), aliceLive.close()]);
@@ -57,7 +100,10 @@ describe('who may read and change what, through the router', () => {
   it('requires authentication and rejects bad credentials with UNAUTHENTICATED', async () => {
     const anonymous = await stack.gql(null, '{ sessions { edges { node { id } } } }');
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const forged = await stack.gql('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.forged', '{ sessions { edges { node { id } } } }');
+    const forged = await stack.gql(
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.forged',
+      '{ sessions { edges { node { id } } } }',
+    );
     expect(forged.status).toBe(401);
     expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 interface SessionStatsView {
-  session: { id: string; title: string; stats: { messageCount: number; lastMessagePreview: string | null } } | null;
+  session: {
+    id: string;
+    title: string;
+    stats: { messageCount: number; lastMessagePreview: string | null };
+  } | null;
 }
 
 /**
@@ -40,24 +44,43 @@ export function describeSkeletonFlow(transport: 'kafka' | 'embedded') {
         'subscription ($id: ID) { sessionUpdated(id: $id) { id title stats { messageCount lastMessagePreview } } }',
         { id: sessionId },
       );
-      const added = await stack.gql(alice, 'mutation ($s: ID!) { addMessage(input: { sessionId: $s, role: user, content: "Renew it every March" }) { id } }', { s: sessionId });
+      const added = await stack.gql(
+        alice,
+        'mutation ($s: ID!) { addMessage(input: { sessionId: $s, role: user, content: "Renew it every March" }) { id } }',
+        { s: sessionId },
+      );
       expect(added.errors).toBeUndefined();
 
       // The session.created projection may arrive first; wait for the one with the message.
       let payload = await live.next(20_000);
-      while ((payload.data?.sessionUpdated as { stats: { messageCount: number } }).stats.messageCount < 1) payload = await live.next(20_000);
+      while ((payload.data?.sessionUpdated as { stats: { messageCount: number } }).stats.messageCount < 1)
+        payload = await live.next(20_000);
       expect(payload.errors).toBeUndefined();
       expect(payload.data).toEqual({
-        sessionUpdated: { id: sessionId, title: 'Passport renewal', stats: { messageCount: 1, lastMessagePreview: 'Renew it every March' } },
+        sessionUpdated: {
+          id: sessionId,
+          title: 'Passport renewal',
+          stats: { messageCount: 1, lastMessagePreview: 'Renew it every March' },
+        },
       });
 
-      const read = await stack.gql<SessionStatsView>(alice, 'query ($id: ID!) { session(id: $id) { id title stats { messageCount lastMessagePreview } } }', { id: sessionId });
-      expect(read.data?.session?.stats).toEqual({ messageCount: 1, lastMessagePreview: 'Renew it every March' });
+      const read = await stack.gql<SessionStatsView>(
+        alice,
+        'query ($id: ID!) { session(id: $id) { id title stats { messageCount lastMessagePreview } } }',
+        { id: sessionId },
+      );
+      expect(read.data?.session?.stats).toEqual({
+        messageCount: 1,
+        lastMessagePreview: 'Renew it every March',
+      });
       await live.close();
     });
 
     it('resolves a task created from a chat session across subgraphs', async () => {
-      const session = await stack.gql<{ createSession: { id: string } }>(alice, 'mutation { createSession(input: { title: "Groceries" }) { id } }');
+      const session = await stack.gql<{ createSession: { id: string } }>(
+        alice,
+        'mutation { createSession(input: { title: "Groceries" }) { id } }',
+      );
       const sessionId = session.data!.createSession.id;
       const task = await stack.gql<{ createTask: { id: string; session: { title: string } } }>(
         alice,
@@ -65,24 +88,32 @@ export function describeSkeletonFlow(transport: 'kafka' | 'embedded') {
         { s: sessionId },
       );
       expect(task.data?.createTask.session.title).toBe('Groceries');
-      const back = await stack.gql<{ session: { tasks: { title: string }[] } }>(alice, 'query ($id: ID!) { session(id: $id) { tasks { title } } }', { id: sessionId });
+      const back = await stack.gql<{ session: { tasks: { title: string }[] } }>(
+        alice,
+        'query ($id: ID!) { session(id: $id) { tasks { title } } }',
+        { id: sessionId },
+      );
       expect(back.data?.session.tasks).toEqual([{ title: 'Buy milk' }]);
     });
 
     it('records every mutation in the caller’s activity feed through the audit writer', async () => {
       const feed = await eventually(
         async () => {
-          const r = await stack.gql<{ me: { activity: { edges: { node: { action: string; actorId: string } }[] } } }>(
-            alice,
-            'query { me { activity(first: 50) { edges { node { action actorId } } } } }',
-          );
+          const r = await stack.gql<{
+            me: { activity: { edges: { node: { action: string; actorId: string } }[] } };
+          }>(alice, 'query { me { activity(first: 50) { edges { node { action actorId } } } } }');
           const records = r.data?.me.activity.edges.map((e) => e.node) ?? [];
           return records.length >= 4 ? records : undefined;
         },
         20_000,
         'four audit records',
       );
-      expect(feed.map((r) => r.action).sort()).toEqual(['message.added', 'session.created', 'session.created', 'task.created']);
+      expect(feed.map((r) => r.action).sort()).toEqual([
+        'message.added',
+        'session.created',
+        'session.created',
+        'task.created',
+      ]);
       expect(feed.every((r) => r.actorId === 'alice')).toBe(true);
     });
   });

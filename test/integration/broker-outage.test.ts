@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ROOT, RUN_DIR } from '../support/env.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
-const broker = (...args: string[]) => execFileSync(join(ROOT, 'test/infra/kafka/broker.sh'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+const broker = (...args: string[]) =>
+  execFileSync(join(ROOT, 'test/infra/kafka/broker.sh'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
 
 async function freePortPair(): Promise<number> {
   for (;;) {
@@ -17,7 +18,9 @@ async function freePortPair(): Promise<number> {
       });
     });
     const next = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false)).listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+      const s = createServer()
+        .once('error', () => resolve(false))
+        .listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
     });
     if (next) return port;
   }
@@ -45,12 +48,19 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
 
   it('accepts every mutation, then delivers every event once, in order, when the broker is back', async () => {
     const alice = await stack.token('alice');
-    const created = await stack.gql<{ createSession: { id: string } }>(alice, 'mutation { createSession(input: { title: "during the outage" }) { id } }');
+    const created = await stack.gql<{ createSession: { id: string } }>(
+      alice,
+      'mutation { createSession(input: { title: "during the outage" }) { id } }',
+    );
     const sessionId = created.data!.createSession.id;
 
     broker('stop', dir);
     for (let n = 0; n < 20; n += 1) {
-      const r = await stack.gql(alice, 'mutation ($s: ID!, $c: String!) { addMessage(input: { sessionId: $s, role: user, content: $c }) { id } }', { s: sessionId, c: `message ${n}` });
+      const r = await stack.gql(
+        alice,
+        'mutation ($s: ID!, $c: String!) { addMessage(input: { sessionId: $s, role: user, content: $c }) { id } }',
+        { s: sessionId, c: `message ${n}` },
+      );
       expect(r.errors).toBeUndefined();
     }
     const backlog = await stack.parley.subgraphs.sessions.relay.backlog();
@@ -59,7 +69,11 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
     broker('restart', String(port), dir);
     const stats = await eventually(
       async () => {
-        const r = await stack.gql<{ session: { stats: { messageCount: number; lastMessagePreview: string } } }>(alice, 'query ($id: ID!) { session(id: $id) { stats { messageCount lastMessagePreview } } }', { id: sessionId });
+        const r = await stack.gql<{
+          session: { stats: { messageCount: number; lastMessagePreview: string } };
+        }>(alice, 'query ($id: ID!) { session(id: $id) { stats { messageCount lastMessagePreview } } }', {
+          id: sessionId,
+        });
         return r.data?.session.stats.messageCount === 20 ? r.data.session.stats : undefined;
       },
       90_000,
@@ -69,7 +83,9 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
     expect(stats.lastMessagePreview).toBe('message 19');
     const feed = await eventually(
       async () => {
-        const r = await stack.gql<{ me: { activity: { edges: { node: { action: string; data: { preview?: string } } }[] } } }>(alice, '{ me { activity(first: 100) { edges { node { action data } } } } }');
+        const r = await stack.gql<{
+          me: { activity: { edges: { node: { action: string; data: { preview?: string } } }[] } };
+        }>(alice, '{ me { activity(first: 100) { edges { node { action data } } } } }');
         const nodes = r.data?.me.activity.edges.map((e) => e.node) ?? [];
         return nodes.length >= 21 ? nodes : undefined;
       },
@@ -78,7 +94,10 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
     );
     await new Promise((r) => setTimeout(r, 1000));
     expect(feed).toHaveLength(21);
-    const previews = feed.filter((n) => n.action === 'message.added').map((n) => n.data.preview).reverse();
+    const previews = feed
+      .filter((n) => n.action === 'message.added')
+      .map((n) => n.data.preview)
+      .reverse();
     expect(previews).toEqual(Array.from({ length: 20 }, (_, n) => `message ${n}`));
   });
 });

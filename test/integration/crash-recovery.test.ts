@@ -21,8 +21,17 @@ describe('a consumer process killed mid-batch on the real Kafka broker', () => {
 
   beforeAll(async () => {
     url = (await createTestDatabase()).url;
-    db = await createDatabase({ url, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 2 });
-    await db.orm.em.getConnection().execute('create table sessions.test_effects (event_id uuid, task_id text)');
+    db = await createDatabase({
+      url,
+      schema: 'sessions',
+      entities: sessionsEntities,
+      migrations: sessionsMigrations,
+      logger,
+      poolSize: 2,
+    });
+    await db.orm.em
+      .getConnection()
+      .execute('create table sessions.test_effects (event_id uuid, task_id text)');
     transport = await createTransport(config, { databaseUrl: url, logger });
   });
   afterAll(async () => {
@@ -33,7 +42,12 @@ describe('a consumer process killed mid-batch on the real Kafka broker', () => {
 
   async function startConsumerProcess(name: string): Promise<ChildProcess> {
     const child = spawn(process.execPath, [join(ROOT, 'test/support/consumer-process.ts')], {
-      env: { ...process.env, DATABASE_URL: url, KAFKA_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX, CONSUMER_NAME: name },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        KAFKA_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX,
+        CONSUMER_NAME: name,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -45,25 +59,50 @@ describe('a consumer process killed mid-batch on the real Kafka broker', () => {
   }
 
   const counts = async () => {
-    const [row] = await db.orm.em.getConnection().execute<{ total: string; distinct: string }[]>(
-      'select count(*)::text as total, count(distinct event_id)::text as distinct from sessions.test_effects',
-    );
+    const [row] = await db.orm.em
+      .getConnection()
+      .execute<{ total: string; distinct: string }[]>(
+        'select count(*)::text as total, count(distinct event_id)::text as distinct from sessions.test_effects',
+      );
     return { total: Number(row?.total), distinct: Number(row?.distinct) };
   };
 
   it('applies every event exactly once after a SIGKILL and a restart', async () => {
     const name = uniqueName('killed-');
-    const events = Array.from({ length: 300 }, (_, n) => newEvent({ type: 'task.completed', source: 'test', subject: `task-${n}`, userId: `user-${n % 30}`, data: { taskId: `task-${n}` } }));
-    await transport.publish(events.map((e) => ({ topic: 'task-events', key: e.userId, value: JSON.stringify(e), headers: { ce_type: e.type, ce_id: e.id } })));
+    const events = Array.from({ length: 300 }, (_, n) =>
+      newEvent({
+        type: 'task.completed',
+        source: 'test',
+        subject: `task-${n}`,
+        userId: `user-${n % 30}`,
+        data: { taskId: `task-${n}` },
+      }),
+    );
+    await transport.publish(
+      events.map((e) => ({
+        topic: 'task-events',
+        key: e.userId,
+        value: JSON.stringify(e),
+        headers: { ce_type: e.type, ce_id: e.id },
+      })),
+    );
 
     const first = await startConsumerProcess(name);
-    await eventually(async () => ((await counts()).total >= 60 ? true : undefined), 60_000, '60 effects before the kill');
+    await eventually(
+      async () => ((await counts()).total >= 60 ? true : undefined),
+      60_000,
+      '60 effects before the kill',
+    );
     first.kill('SIGKILL');
     const atKill = await counts();
     expect(atKill.total).toBeLessThan(300);
 
     await startConsumerProcess(name);
-    await eventually(async () => ((await counts()).distinct === 300 ? true : undefined), 90_000, 'all 300 effects');
+    await eventually(
+      async () => ((await counts()).distinct === 300 ? true : undefined),
+      90_000,
+      'all 300 effects',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(await counts()).toEqual({ total: 300, distinct: 300 });
   });

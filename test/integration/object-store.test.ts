@@ -9,7 +9,13 @@ describe('the object store on a real S3-compatible server', () => {
 
   beforeAll(async () => {
     const config = testConfig();
-    store = createObjectStore({ endpoint: config.S3_ENDPOINT!, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
+    store = createObjectStore({
+      endpoint: config.S3_ENDPOINT!,
+      accessKey: config.S3_ACCESS_KEY,
+      secretKey: config.S3_SECRET_KEY,
+      bucket: config.S3_BUCKET,
+      region: config.S3_REGION,
+    });
     await store.ensureBucket();
   });
 
@@ -20,7 +26,9 @@ describe('the object store on a real S3-compatible server', () => {
     expect(await store.stat('attachments/a.txt')).toEqual({ size: body.length });
     const download = await fetch(await store.presignedGet('attachments/a.txt'));
     const fetched = Buffer.from(await download.arrayBuffer());
-    expect(createHash('sha256').update(fetched).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(createHash('sha256').update(fetched).digest('hex')).toBe(
+      createHash('sha256').update(body).digest('hex'),
+    );
   });
 
   it('reports a missing object as absent rather than as a failure', async () => {

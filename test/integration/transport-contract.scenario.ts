@@ -10,7 +10,12 @@ import { sessionsEntities } from '../../subgraphs/sessions/entities.ts';
 import { sessionsMigrations } from '../../subgraphs/sessions/migrations.ts';
 import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
 
-const messageFor = (key: string, n: number) => ({ topic: 'task-events', key, value: JSON.stringify({ key, n }), headers: { n: String(n) } });
+const messageFor = (key: string, n: number) => ({
+  topic: 'task-events',
+  key,
+  value: JSON.stringify({ key, n }),
+  headers: { n: String(n) },
+});
 
 const taskEvent = (userId: string, taskId: string) =>
   newEvent({ type: 'task.completed', source: 'test', subject: taskId, userId, data: { taskId } });
@@ -26,8 +31,17 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const { url } = await createTestDatabase();
       const config = testConfig(kind === 'embedded' ? { KAFKA_BROKERS: '' } : {});
       transport = await createTransport(config, { databaseUrl: url, logger });
-      db = await createDatabase({ url, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 4 });
-      await db.orm.em.getConnection().execute('create table sessions.test_effects (event_id uuid, task_id text)');
+      db = await createDatabase({
+        url,
+        schema: 'sessions',
+        entities: sessionsEntities,
+        migrations: sessionsMigrations,
+        logger,
+        poolSize: 4,
+      });
+      await db.orm.em
+        .getConnection()
+        .execute('create table sessions.test_effects (event_id uuid, task_id text)');
     });
     afterAll(async () => {
       await transport?.stop();
@@ -36,12 +50,23 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
 
     it('delivers each key’s messages in the order they were published', async () => {
       const seen: DeliveredMessage[] = [];
-      const sub = await transport.subscribe({ groupId: uniqueName('order-'), topics: ['task-events'], fromBeginning: true, handle: async (m) => void seen.push(m) });
+      const sub = await transport.subscribe({
+        groupId: uniqueName('order-'),
+        topics: ['task-events'],
+        fromBeginning: true,
+        handle: async (m) => void seen.push(m),
+      });
       const keys = ['ann', 'ben', 'cy'];
       for (let n = 0; n < 20; n += 1) await transport.publish(keys.map((k) => messageFor(`order-${k}`, n)));
-      await eventually(async () => (seen.filter((m) => m.key.startsWith('order-')).length >= 60 ? true : undefined), 20_000, '60 messages');
+      await eventually(
+        async () => (seen.filter((m) => m.key.startsWith('order-')).length >= 60 ? true : undefined),
+        20_000,
+        '60 messages',
+      );
       for (const k of keys) {
-        const ns = seen.filter((m) => m.key === `order-${k}`).map((m) => (JSON.parse(m.value) as { n: number }).n);
+        const ns = seen
+          .filter((m) => m.key === `order-${k}`)
+          .map((m) => (JSON.parse(m.value) as { n: number }).n);
         expect(ns).toEqual([...Array(20).keys()]);
       }
       await sub.stop();
@@ -72,13 +97,23 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
     it('resumes a group from its last committed offset', async () => {
       const group = uniqueName('resume-');
       const first: string[] = [];
-      let sub = await transport.subscribe({ groupId: group, topics: ['task-events'], fromBeginning: false, handle: async (m) => void (m.key === 'resume' && first.push(m.headers.n!)) });
+      let sub = await transport.subscribe({
+        groupId: group,
+        topics: ['task-events'],
+        fromBeginning: false,
+        handle: async (m) => void (m.key === 'resume' && first.push(m.headers.n!)),
+      });
       await transport.publish([0, 1, 2].map((n) => messageFor('resume', n)));
       await eventually(async () => (first.length === 3 ? true : undefined), 20_000, 'first three');
       await sub.stop();
       await transport.publish([3, 4].map((n) => messageFor('resume', n)));
       const second: string[] = [];
-      sub = await transport.subscribe({ groupId: group, topics: ['task-events'], fromBeginning: false, handle: async (m) => void (m.key === 'resume' && second.push(m.headers.n!)) });
+      sub = await transport.subscribe({
+        groupId: group,
+        topics: ['task-events'],
+        fromBeginning: false,
+        handle: async (m) => void (m.key === 'resume' && second.push(m.headers.n!)),
+      });
       await eventually(async () => (second.length >= 2 ? true : undefined), 30_000, 'the two new messages');
       expect(second).toEqual(['3', '4']);
       await sub.stop();
@@ -95,7 +130,14 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
         logger,
         fromBeginning: false,
         handle: async (event, em) => {
-          await em.getConnection().execute('insert into sessions.test_effects (event_id, task_id) values (?, ?)', [event.id, event.subject], 'all', em.getTransactionContext());
+          await em
+            .getConnection()
+            .execute(
+              'insert into sessions.test_effects (event_id, task_id) values (?, ?)',
+              [event.id, event.subject],
+              'all',
+              em.getTransactionContext(),
+            );
         },
       });
       await consumer.start();
@@ -105,10 +147,27 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
       await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
       const marker = taskEvent('once-user', 'task-after');
-      await transport.publish([{ topic: 'task-events', key: marker.userId, value: JSON.stringify(marker), headers: { ce_type: marker.type, ce_id: marker.id } }]);
+      await transport.publish([
+        {
+          topic: 'task-events',
+          key: marker.userId,
+          value: JSON.stringify(marker),
+          headers: { ce_type: marker.type, ce_id: marker.id },
+        },
+      ]);
       const conn = db.orm.em.getConnection();
-      await eventually(async () => ((await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-after'`)).length === 1 ? true : undefined), 20_000, 'the marker effect');
-      const rows = await conn.execute<{ count: string }[]>(`select count(*)::text as count from sessions.test_effects where task_id = 'task-once'`);
+      await eventually(
+        async () =>
+          (await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-after'`)).length ===
+          1
+            ? true
+            : undefined,
+        20_000,
+        'the marker effect',
+      );
+      const rows = await conn.execute<{ count: string }[]>(
+        `select count(*)::text as count from sessions.test_effects where task_id = 'task-once'`,
+      );
       expect(rows[0]?.count).toBe('1');
       await consumer.stop();
     });
@@ -132,21 +191,52 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
         },
       });
       const dead: DeliveredMessage[] = [];
-      const dlq = await transport.subscribe({ groupId: uniqueName('dlq-reader-'), topics: ['dlq.task-events'], fromBeginning: true, handle: async (m) => void dead.push(m) });
+      const dlq = await transport.subscribe({
+        groupId: uniqueName('dlq-reader-'),
+        topics: ['dlq.task-events'],
+        fromBeginning: true,
+        handle: async (m) => void dead.push(m),
+      });
       await consumer.start();
       const started = Date.now();
       const cursed = taskEvent('poison-user', 'task-cursed');
       const fine = taskEvent('poison-user', 'task-fine');
       await transport.publish([
         { topic: 'task-events', key: 'poison-user', value: '{not json', headers: {} },
-        { topic: 'task-events', key: 'poison-user', value: JSON.stringify(cursed), headers: { ce_type: cursed.type, ce_id: cursed.id } },
-        { topic: 'task-events', key: 'poison-user', value: JSON.stringify(fine), headers: { ce_type: fine.type, ce_id: fine.id } },
+        {
+          topic: 'task-events',
+          key: 'poison-user',
+          value: JSON.stringify(cursed),
+          headers: { ce_type: cursed.type, ce_id: cursed.id },
+        },
+        {
+          topic: 'task-events',
+          key: 'poison-user',
+          value: JSON.stringify(fine),
+          headers: { ce_type: fine.type, ce_id: fine.id },
+        },
       ]);
-      await eventually(async () => (dead.filter((m) => m.headers['x-consumer'] === name).length >= 2 && handled.includes('task-fine') ? true : undefined), 60_000, 'two dead letters and the next event handled');
+      await eventually(
+        async () =>
+          dead.filter((m) => m.headers['x-consumer'] === name).length >= 2 && handled.includes('task-fine')
+            ? true
+            : undefined,
+        60_000,
+        'two dead letters and the next event handled',
+      );
       expect(Date.now() - started).toBeLessThan(60_000);
       const [poison, failing] = dead.filter((m) => m.headers['x-consumer'] === name);
-      expect(poison?.headers).toMatchObject({ 'x-error-class': 'InvalidEventError', 'x-error-message': 'message value is not JSON', 'x-origin-topic': 'task-events' });
-      expect(failing?.headers).toMatchObject({ 'x-error-message': 'handler cannot apply this', 'x-attempts': '3', 'x-origin-topic': 'task-events', ce_id: cursed.id });
+      expect(poison?.headers).toMatchObject({
+        'x-error-class': 'InvalidEventError',
+        'x-error-message': 'message value is not JSON',
+        'x-origin-topic': 'task-events',
+      });
+      expect(failing?.headers).toMatchObject({
+        'x-error-message': 'handler cannot apply this',
+        'x-attempts': '3',
+        'x-origin-topic': 'task-events',
+        ce_id: cursed.id,
+      });
       expect(failing?.headers['x-origin-offset']).toMatch(/^\d+$/);
       expect(failing?.headers['x-first-failure']).toBeDefined();
       await consumer.stop();
@@ -168,19 +258,50 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
         handle: async (event, em) => {
           if (event.subject !== 'task-replayed') return;
           if (broken) throw new Error('downstream rejected it');
-          await em.getConnection().execute('insert into sessions.test_effects (event_id, task_id) values (?, ?)', [event.id, event.subject], 'all', em.getTransactionContext());
+          await em
+            .getConnection()
+            .execute(
+              'insert into sessions.test_effects (event_id, task_id) values (?, ?)',
+              [event.id, event.subject],
+              'all',
+              em.getTransactionContext(),
+            );
         },
       });
       await consumer.start();
       const event = taskEvent('replay-user', 'task-replayed');
-      await transport.publish([{ topic: 'task-events', key: event.userId, value: JSON.stringify(event), headers: { ce_type: event.type, ce_id: event.id } }]);
+      await transport.publish([
+        {
+          topic: 'task-events',
+          key: event.userId,
+          value: JSON.stringify(event),
+          headers: { ce_type: event.type, ce_id: event.id },
+        },
+      ]);
       const dlq = createDlqTools(transport);
-      const letter = await eventually(async () => (await dlq.list('task-events')).find((d) => d.eventId === event.id), 60_000, 'the dead letter');
-      expect(letter).toMatchObject({ consumer: name, attempts: 2, error: 'downstream rejected it', type: 'task.completed' });
+      const letter = await eventually(
+        async () => (await dlq.list('task-events')).find((d) => d.eventId === event.id),
+        60_000,
+        'the dead letter',
+      );
+      expect(letter).toMatchObject({
+        consumer: name,
+        attempts: 2,
+        error: 'downstream rejected it',
+        type: 'task.completed',
+      });
       broken = false;
       expect(await dlq.replay('task-events', { positions: [letter.position] })).toBe(1);
       const conn = db.orm.em.getConnection();
-      await eventually(async () => ((await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-replayed'`)).length === 1 ? true : undefined), 30_000, 'the replayed effect');
+      await eventually(
+        async () =>
+          (await conn.execute(`select 1 from sessions.test_effects where task_id = 'task-replayed'`))
+            .length === 1
+            ? true
+            : undefined,
+        30_000,
+        'the replayed effect',
+      );
       await consumer.stop();
     });
 
@@ -204,19 +325,46 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const [a, b] = [make('a'), make('b')];
       await Promise.all([a.start(), b.start()]);
       const events = Array.from({ length: 60 }, (_, n) => taskEvent(`pair-user-${n % 12}`, `pair-${n}`));
-      await transport.publish(events.map((e) => ({ topic: 'task-events', key: e.userId, value: JSON.stringify(e), headers: { ce_type: e.type, ce_id: e.id } })));
-      await eventually(async () => (handledBy.size === 60 ? true : undefined), 60_000, 'all 60 events handled');
+      await transport.publish(
+        events.map((e) => ({
+          topic: 'task-events',
+          key: e.userId,
+          value: JSON.stringify(e),
+          headers: { ce_type: e.type, ce_id: e.id },
+        })),
+      );
+      await eventually(
+        async () => (handledBy.size === 60 ? true : undefined),
+        60_000,
+        'all 60 events handled',
+      );
       expect([...handledBy.values()].every((labels) => labels.length === 1)).toBe(true);
       await Promise.all([a.stop(), b.stop()]);
     });
 
     it('reports lag that rises with a backlog and returns to zero once consumed', async () => {
       const name = uniqueName('lag-');
-      const consumer = createConsumer({ name, topics: ['reminder-events'], types: ['task.completed'], db, transport, logger, fromBeginning: false, handle: async () => undefined });
+      const consumer = createConsumer({
+        name,
+        topics: ['reminder-events'],
+        types: ['task.completed'],
+        db,
+        transport,
+        logger,
+        fromBeginning: false,
+        handle: async () => undefined,
+      });
       await consumer.start();
       await consumer.stop();
       const backlog = Array.from({ length: 40 }, (_, n) => taskEvent('lag-user', `lag-${n}`));
-      await transport.publish(backlog.map((e) => ({ topic: 'reminder-events', key: e.userId, value: JSON.stringify(e), headers: { ce_type: e.type, ce_id: e.id } })));
+      await transport.publish(
+        backlog.map((e) => ({
+          topic: 'reminder-events',
+          key: e.userId,
+          value: JSON.stringify(e),
+          headers: { ce_type: e.type, ce_id: e.id },
+        })),
+      );
       const total = async () => (await consumer.lag()).reduce((n, p) => n + p.lag, 0);
       expect(await total()).toBeGreaterThanOrEqual(40);
       await consumer.start();

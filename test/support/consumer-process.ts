@@ -14,7 +14,14 @@ const config = testConfig({ KAFKA_TOPIC_PREFIX: process.env.KAFKA_TOPIC_PREFIX }
 const logger = createLogger({ service: 'consumer-process', level: 'error' });
 const url = process.env.DATABASE_URL!;
 const transport = await createTransport(config, { databaseUrl: url, logger });
-const db = await createDatabase({ url, schema: 'sessions', entities: sessionsEntities, migrations: sessionsMigrations, logger, poolSize: 3 });
+const db = await createDatabase({
+  url,
+  schema: 'sessions',
+  entities: sessionsEntities,
+  migrations: sessionsMigrations,
+  logger,
+  poolSize: 3,
+});
 const consumer = createConsumer({
   name: process.env.CONSUMER_NAME!,
   topics: ['task-events'],
@@ -24,7 +31,14 @@ const consumer = createConsumer({
   logger,
   fromBeginning: true,
   handle: async (event, em) => {
-    await em.getConnection().execute('insert into sessions.test_effects (event_id, task_id) values (?, ?)', [event.id, event.subject], 'all', em.getTransactionContext());
+    await em
+      .getConnection()
+      .execute(
+        'insert into sessions.test_effects (event_id, task_id) values (?, ?)',
+        [event.id, event.subject],
+        'all',
+        em.getTransactionContext(),
+      );
     // Slow enough that a kill lands in the middle of a batch.
     await new Promise((r) => setTimeout(r, 5));
   },

@@ -8,7 +8,8 @@ export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgr
  * Databases of one run share a prefix carrying the run's start time, so concurrent
  * runs never drop each other's databases and leftovers of killed runs can be aged out.
  */
-export const RUN_PREFIX = (process.env.PARLEY_TEST_RUN_PREFIX ??= `parley_test_${Math.floor(Date.now() / 1000)}_`);
+export const RUN_PREFIX =
+  (process.env.PARLEY_TEST_RUN_PREFIX ??= `parley_test_${Math.floor(Date.now() / 1000)}_`);
 export const TEMPLATE_DB = `${RUN_PREFIX}template`;
 export const STALE_AFTER_SECONDS = 6 * 60 * 60;
 

@@ -7,7 +7,14 @@ import { createDatabase } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { startLocalObjectStore } from '../../platform/embedded.ts';
 import { databaseOwners } from '../../schema/owners.ts';
-import { ADMIN_DATABASE_URL, ROOT, RUN_DIR, STALE_AFTER_SECONDS, TEMPLATE_DB, databaseUrlFor } from './env.ts';
+import {
+  ADMIN_DATABASE_URL,
+  ROOT,
+  RUN_DIR,
+  STALE_AFTER_SECONDS,
+  TEMPLATE_DB,
+  databaseUrlFor,
+} from './env.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -24,7 +31,9 @@ async function createTemplate() {
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   // Databases left by runs that were killed long ago are removed; running ones are not touched.
-  const all = await admin.query<{ datname: string }>(`select datname from pg_database where starts_with(datname, 'parley_test_')`);
+  const all = await admin.query<{ datname: string }>(
+    `select datname from pg_database where starts_with(datname, 'parley_test_')`,
+  );
   const cutoff = Math.floor(Date.now() / 1000) - STALE_AFTER_SECONDS;
   for (const { datname } of all.rows) {
     const started = Number(/^parley_test_(\d+)_/.exec(datname)?.[1] ?? 0);
@@ -50,7 +59,9 @@ export default async function globalSetup() {
   if (!process.env.KAFKA_BROKERS) {
     const port = await freePort();
     const broker = join(ROOT, 'test/infra/kafka/broker.sh');
-    execFileSync(broker, ['start', String(port), join(RUN_DIR, 'kafka')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(broker, ['start', String(port), join(RUN_DIR, 'kafka')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
     process.env.PARLEY_TEST_KAFKA_DIR = join(RUN_DIR, 'kafka');
     process.env.PARLEY_TEST_KAFKA_PORT = String(port);
@@ -63,5 +74,7 @@ export default async function globalSetup() {
     process.env.S3_SECRET_KEY = store.secretKey;
     (globalThis as { __parleyS3?: { stop(): Promise<void> } }).__parleyS3 = store;
   }
-  process.stderr.write(`\ntest set-up ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Kafka ${process.env.KAFKA_BROKERS}, S3 ${process.env.S3_ENDPOINT})\n`);
+  process.stderr.write(
+    `\ntest set-up ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Kafka ${process.env.KAFKA_BROKERS}, S3 ${process.env.S3_ENDPOINT})\n`,
+  );
 }

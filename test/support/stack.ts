@@ -53,7 +53,11 @@ export interface TestStack {
   config: ParleyConfig;
   databaseUrl: string;
   token(userId: string, scopes?: string[]): Promise<string>;
-  gql<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GqlResponse<T>>;
   subscribe(token: string, query: string, variables?: Record<string, unknown>): Promise<LiveSubscription>;
   stop(): Promise<void>;
 }
@@ -72,9 +76,15 @@ export interface LiveSubscription {
 }
 
 /** The whole of Parley in this test process, on the real Postgres and the chosen transport. */
-export async function startTestStack(options: { transport: 'kafka' | 'embedded'; env?: Record<string, string> }): Promise<TestStack> {
+export async function startTestStack(options: {
+  transport: 'kafka' | 'embedded';
+  env?: Record<string, string>;
+}): Promise<TestStack> {
   const { url } = await createTestDatabase();
-  const config = testConfig({ ...(options.transport === 'embedded' ? { KAFKA_BROKERS: '' } : {}), ...options.env });
+  const config = testConfig({
+    ...(options.transport === 'embedded' ? { KAFKA_BROKERS: '' } : {}),
+    ...options.env,
+  });
   const logger = createLogger({ service: 'test', level: config.LOG_LEVEL });
   const parley = await startParley({
     config,
@@ -99,7 +109,10 @@ export async function startTestStack(options: { transport: 'kafka' | 'embedded';
     async gql<T>(token: string | null, query: string, variables: Record<string, unknown> = {}) {
       const response = await fetch(parley.routerUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await response.json()) as Omit<GqlResponse<T>, 'status'>;
@@ -171,7 +184,11 @@ export async function startTestStack(options: { transport: 'kafka' | 'embedded';
 }
 
 /** Polls until check returns a value (not undefined), or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -181,7 +198,10 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (error) {
       last = error;
     }
-    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(
+        `${what} not reached within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

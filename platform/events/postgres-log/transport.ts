@@ -76,7 +76,13 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
            from jsonb_to_recordset(?::jsonb) as m(topic text, partition int, key text, value text, headers jsonb)`,
           [
             JSON.stringify(
-              messages.map((m) => ({ topic: prefixed(m.topic), partition: partitionOf(m.key), key: m.key, value: m.value, headers: m.headers })),
+              messages.map((m) => ({
+                topic: prefixed(m.topic),
+                partition: partitionOf(m.key),
+                key: m.key,
+                value: m.value,
+                headers: m.headers,
+              })),
             ),
           ],
           'all',
@@ -117,10 +123,21 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
             `insert into eventlog.group_offsets (group_id, topic, partition, next_id)
              select ?, x.topic, x.partition, x.next_id from jsonb_to_recordset(?::jsonb) as x(topic text, partition int, next_id bigint)
              on conflict (group_id, topic, partition) do update set next_id = excluded.next_id`,
-            [sub.groupId, JSON.stringify(done.map((r) => ({ topic: r.topic, partition: r.partition, next_id: (BigInt(r.id) + 1n).toString() })))],
+            [
+              sub.groupId,
+              JSON.stringify(
+                done.map((r) => ({
+                  topic: r.topic,
+                  partition: r.partition,
+                  next_id: (BigInt(r.id) + 1n).toString(),
+                })),
+              ),
+            ],
           );
         if (sub.handleBatch && rows.length > 0 && !stopped && !paused) {
-          await sub.handleBatch(rows.map((row) => ({ ...row, topic: unprefixed(row.topic), offset: row.id })));
+          await sub.handleBatch(
+            rows.map((row) => ({ ...row, topic: unprefixed(row.topic), offset: row.id })),
+          );
           // The last row of each partition carries the group's new position there.
           await commit([...new Map(rows.map((r) => [`${r.topic}/${r.partition}`, r])).values()]);
           return rows.length;
@@ -152,7 +169,10 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
           stopped = true;
           wake?.();
           await loop;
-          await conn.execute('delete from eventlog.group_leases where group_id = ? and owner = ?', [sub.groupId, owner]);
+          await conn.execute('delete from eventlog.group_leases where group_id = ? and owner = ?', [
+            sub.groupId,
+            owner,
+          ]);
           running.delete(handle);
         },
         pause: () => {
@@ -190,7 +210,10 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
     },
 
     async truncate(topic) {
-      const rows = await conn.execute<{ id: string }[]>('delete from eventlog.messages where topic = ? returning id', [prefixed(topic)]);
+      const rows = await conn.execute<{ id: string }[]>(
+        'delete from eventlog.messages where topic = ? returning id',
+        [prefixed(topic)],
+      );
       return rows.length;
     },
 
