@@ -12,6 +12,20 @@ import { Message, Session, SessionStats } from './entities.ts';
 export const LIMITS = { title: 200, content: 100_000 };
 const SOURCE = 'sessions';
 
+/** Records a session-level change in the same unit of work as the change. */
+function announce(em: EntityManager, type: 'session.created' | 'session.renamed', session: Session) {
+  recordEvent(
+    em,
+    newEvent({
+      type,
+      source: SOURCE,
+      subject: session.id,
+      userId: session.ownerId,
+      data: { sessionId: session.id, title: session.title },
+    }),
+  );
+}
+
 function validTitle(title: string): string {
   const trimmed = title.trim();
   if (trimmed === '') throw badInput('title', 'Title must not be empty');
@@ -71,16 +85,7 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
         createdAt: new Date(),
         updatedAt: new Date(),
       });
-      recordEvent(
-        ctx.em,
-        newEvent({
-          type: 'session.created',
-          source: SOURCE,
-          subject: session.id,
-          userId: user.userId,
-          data: { sessionId: session.id, title: session.title },
-        }),
-      );
+      announce(ctx.em, 'session.created', session);
       await ctx.commit();
       return session;
     },
@@ -88,16 +93,7 @@ export const sessionsResolvers: GraphQLResolverMap<DomainContext> = {
       const user = requireUser(ctx);
       const session = await ownSession(ctx.em, user.userId, id);
       session.title = validTitle(title);
-      recordEvent(
-        ctx.em,
-        newEvent({
-          type: 'session.renamed',
-          source: SOURCE,
-          subject: session.id,
-          userId: user.userId,
-          data: { sessionId: session.id, title: session.title },
-        }),
-      );
+      announce(ctx.em, 'session.renamed', session);
       await ctx.commit();
       return session;
     },

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDatabase, type Database } from '../../platform/db/orm.ts';
+import type { Database } from '../../platform/db/orm.ts';
 import { createTransport } from '../../platform/events/create-transport.ts';
 import type { EventTransport } from '../../platform/events/transport.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { sessionsEntities } from '../../subgraphs/sessions/entities.ts';
-import { sessionsMigrations } from '../../subgraphs/sessions/migrations.ts';
+import { openEffectsDb } from '../support/effects.ts';
 import { ROOT } from '../support/env.ts';
 import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
 
@@ -21,17 +20,7 @@ describe('a consumer process killed mid-batch on the real Kafka broker', () => {
 
   beforeAll(async () => {
     url = (await createTestDatabase()).url;
-    db = await createDatabase({
-      url,
-      schema: 'sessions',
-      entities: sessionsEntities,
-      migrations: sessionsMigrations,
-      logger,
-      poolSize: 2,
-    });
-    await db.orm.em
-      .getConnection()
-      .execute('create table sessions.test_effects (event_id uuid, task_id text)');
+    db = await openEffectsDb(url, logger);
     transport = await createTransport(config, { databaseUrl: url, logger });
   });
   afterAll(async () => {

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDatabase, type Database } from '../../platform/db/orm.ts';
+import type { Database } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createTransport } from '../../platform/events/create-transport.ts';
 import type { DeliveredMessage, EventTransport } from '../../platform/events/transport.ts';
 import { createConsumer } from '../../platform/events/consumer.ts';
 import { createDlqTools } from '../../platform/events/dlq.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
-import { sessionsEntities } from '../../subgraphs/sessions/entities.ts';
-import { sessionsMigrations } from '../../subgraphs/sessions/migrations.ts';
+import { openEffectsDb, recordEffect } from '../support/effects.ts';
 import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
 
 const messageFor = (key: string, n: number) => ({
@@ -31,17 +30,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const { url } = await createTestDatabase();
       const config = testConfig(kind === 'embedded' ? { KAFKA_BROKERS: '' } : {});
       transport = await createTransport(config, { databaseUrl: url, logger });
-      db = await createDatabase({
-        url,
-        schema: 'sessions',
-        entities: sessionsEntities,
-        migrations: sessionsMigrations,
-        logger,
-        poolSize: 4,
-      });
-      await db.orm.em
-        .getConnection()
-        .execute('create table sessions.test_effects (event_id uuid, task_id text)');
+      db = await openEffectsDb(url, logger);
     });
     afterAll(async () => {
       await transport?.stop();
@@ -129,16 +118,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
         transport,
         logger,
         fromBeginning: false,
-        handle: async (event, em) => {
-          await em
-            .getConnection()
-            .execute(
-              'insert into sessions.test_effects (event_id, task_id) values (?, ?)',
-              [event.id, event.subject],
-              'all',
-              em.getTransactionContext(),
-            );
-        },
+        handle: recordEffect,
       });
       await consumer.start();
       const event = taskEvent('once-user', 'task-once');
@@ -258,14 +238,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
         handle: async (event, em) => {
           if (event.subject !== 'task-replayed') return;
           if (broken) throw new Error('downstream rejected it');
-          await em
-            .getConnection()
-            .execute(
-              'insert into sessions.test_effects (event_id, task_id) values (?, ?)',
-              [event.id, event.subject],
-              'all',
-              em.getTransactionContext(),
-            );
+          await recordEffect(event, em);
         },
       });
       await consumer.start();
