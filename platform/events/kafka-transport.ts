@@ -59,7 +59,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     brokers: options.brokers,
     connectionTimeout: 3000,
     requestTimeout: 10000,
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
     logLevel: logLevel.WARN,
     logCreator: () => (entry) =>
       log[toPino(entry.level)]({ kafka: entry.log, ns: entry.namespace }, entry.log.message),

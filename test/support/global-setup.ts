@@ -7,6 +7,8 @@ import { createDatabase } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { startLocalObjectStore } from '../../platform/embedded.ts';
 import { databaseOwners } from '../../schema/owners.ts';
+import { domainTopics } from '../../schema/events/topics.ts';
+import { createKafkaTransport } from '../../platform/events/kafka-transport.ts';
 import {
   ADMIN_DATABASE_URL,
   ROOT,
@@ -50,6 +52,29 @@ async function createTemplate() {
   }
 }
 
+/**
+ * A fresh broker creates its group-coordinator topic on first use; doing that once here
+ * keeps the first test files from racing it (and timing out) in parallel.
+ */
+async function warmUpKafka(brokers: string) {
+  const logger = createLogger({ service: 'test-setup', level: 'silent' });
+  const transport = createKafkaTransport({
+    brokers: [brokers],
+    clientId: 'warm-up',
+    topicPrefix: 'warmup.',
+    logger,
+  });
+  await transport.ensureTopics(domainTopics.slice(0, 1), 'create');
+  const sub = await transport.subscribe({
+    groupId: 'warm-up',
+    topics: [domainTopics[0]!.name],
+    fromBeginning: false,
+    handle: async () => undefined,
+  });
+  await sub.stop();
+  await transport.stop();
+}
+
 export default async function globalSetup() {
   const started = Date.now();
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -63,6 +88,7 @@ export default async function globalSetup() {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
+    await warmUpKafka(process.env.KAFKA_BROKERS);
     process.env.PARLEY_TEST_KAFKA_DIR = join(RUN_DIR, 'kafka');
     process.env.PARLEY_TEST_KAFKA_PORT = String(port);
   }
