@@ -19,6 +19,7 @@ export interface PostgresLogOptions {
 
 const LEASE_MS = 10_000;
 const BATCH = 200;
+const PRUNE_EVERY_MS = 60_000;
 
 interface Row {
   id: string;
@@ -29,7 +30,9 @@ interface Row {
   headers: Record<string, string>;
 }
 
-export function createPostgresLogTransport(options: PostgresLogOptions): EventTransport {
+export function createPostgresLogTransport(
+  options: PostgresLogOptions,
+): EventTransport & { pruneExpired(): Promise<number> } {
   const conn = options.db.orm.em.getConnection();
   const partitions = options.partitions ?? 3;
   const pollMs = options.pollIntervalMs ?? 50;
@@ -37,6 +40,21 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
   const unprefixed = (topic: string) => topic.slice(options.topicPrefix.length);
   const partitionOf = (key: string) => createHash('md5').update(key).digest().readUInt32BE(0) % partitions;
   const running = new Set<{ stop(): Promise<void> }>();
+  const retention = new Map<string, number>();
+  let pruneTimer: NodeJS.Timeout | undefined;
+
+  /** Deletes messages older than their topic's retention, as Kafka would. */
+  async function pruneExpired(): Promise<number> {
+    let removed = 0;
+    for (const [topic, ms] of retention) {
+      const rows = await conn.execute<{ id: string }[]>(
+        `delete from eventlog.messages where topic = ? and created_at < now() - (? * interval '1 millisecond') returning id`,
+        [topic, ms],
+      );
+      removed += rows.length;
+    }
+    return removed;
+  }
 
   async function tryLease(groupId: string, owner: string): Promise<boolean> {
     const rows = await conn.execute<{ owner: string }[]>(
@@ -63,6 +81,7 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
 
   return {
     kind: 'postgres',
+    pruneExpired,
 
     async publish(messages: OutgoingMessage[]) {
       if (messages.length === 0) return;
@@ -187,8 +206,19 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
       return handle;
     },
 
-    // Topics are rows here; there is nothing to create or verify.
-    async ensureTopics(_topics: TopicSpec[]) {},
+    // Topics are rows here: nothing to create; their retention is enforced by pruning.
+    ensureTopics(topics: TopicSpec[]) {
+      for (const t of topics) retention.set(prefixed(t.name), t.retentionMs);
+      pruneTimer ??= setInterval(
+        () =>
+          void pruneExpired().catch((error: unknown) =>
+            options.logger.warn({ err: error }, 'event log pruning failed'),
+          ),
+        PRUNE_EVERY_MS,
+      );
+      pruneTimer.unref();
+      return Promise.resolve();
+    },
 
     async lag(groupId, topics) {
       const rows = await conn.execute<{ topic: string; partition: number; lag: string }[]>(
@@ -218,6 +248,7 @@ export function createPostgresLogTransport(options: PostgresLogOptions): EventTr
     },
 
     async stop() {
+      clearInterval(pruneTimer);
       await Promise.all([...running].map((r) => r.stop()));
     },
   };
