@@ -68,6 +68,8 @@ export async function createTransport(
     logger: deps.logger,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
   });
+  // Records each topic's retention and starts pruning, as Kafka enforces retention.
+  await transport.ensureTopics(allTopics, 'create');
   return {
     ...transport,
     async stop() {

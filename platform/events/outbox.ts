@@ -129,7 +129,12 @@ export function createOutboxRelay(deps: {
     );
     for (const r of rows) deps.metrics?.produced.inc({ topic: r.topic });
     // A crash between publish and delete republishes the batch; consumers skip applied ids.
-    await conn.execute(`delete from "${deps.schema}".outbox where seq <= ?`, [rows.at(-1)!.seq]);
+    // Exactly the rows published: a row with a lower seq whose transaction commits only
+    // now was not in this batch and must stay for the next one.
+    await conn.execute(
+      `delete from "${deps.schema}".outbox where seq in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+      [JSON.stringify(rows.map((r) => r.seq))],
+    );
     return rows.length;
   }
 
