@@ -6,7 +6,7 @@ import { createTransport } from '../../platform/events/create-transport.ts';
 import type { EventTransport } from '../../platform/events/transport.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { openEffectsDb } from '../support/effects.ts';
+import { asMessage, openEffectsDb } from '../support/effects.ts';
 import { ROOT } from '../support/env.ts';
 import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
 
@@ -67,14 +67,7 @@ describe('a consumer process killed mid-batch on the real Kafka broker', () => {
         data: { taskId: `task-${n}` },
       }),
     );
-    await transport.publish(
-      events.map((e) => ({
-        topic: 'task-events',
-        key: e.userId,
-        value: JSON.stringify(e),
-        headers: { ce_type: e.type, ce_id: e.id },
-      })),
-    );
+    await transport.publish(events.map(asMessage));
 
     const first = await startConsumerProcess(name);
     await eventually(

@@ -3,10 +3,10 @@ import type { Database } from '../../platform/db/orm.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createTransport } from '../../platform/events/create-transport.ts';
 import type { DeliveredMessage, EventTransport } from '../../platform/events/transport.ts';
-import { createConsumer } from '../../platform/events/consumer.ts';
+import { createConsumer, type ConsumerOptions } from '../../platform/events/consumer.ts';
 import { createDlqTools } from '../../platform/events/dlq.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
-import { openEffectsDb, recordEffect } from '../support/effects.ts';
+import { asMessage, openEffectsDb, recordEffect } from '../support/effects.ts';
 import { createTestDatabase, eventually, testConfig, uniqueName } from '../support/stack.ts';
 
 const messageFor = (key: string, n: number) => ({
@@ -25,6 +25,19 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
     let transport: EventTransport;
     let db: Database;
     const logger = createLogger({ service: 'test', level: 'silent' });
+
+    /** A consumer of task.completed events on task-events, starting at the end. */
+    const taskConsumer = (name: string, rest: Pick<ConsumerOptions, 'handle'> & Partial<ConsumerOptions>) =>
+      createConsumer({
+        name,
+        topics: ['task-events'],
+        types: ['task.completed'],
+        db,
+        transport,
+        logger,
+        fromBeginning: false,
+        ...rest,
+      });
 
     beforeAll(async () => {
       const { url } = await createTestDatabase();
@@ -110,14 +123,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
 
     it('applies an event delivered twice only once', async () => {
       const name = uniqueName('once-');
-      const consumer = createConsumer({
-        name,
-        topics: ['task-events'],
-        types: ['task.completed'],
-        db,
-        transport,
-        logger,
-        fromBeginning: false,
+      const consumer = taskConsumer(name, {
         handle: recordEffect,
       });
       await consumer.start();
@@ -155,14 +161,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
     it('dead-letters a poison message and a handler that keeps failing, with the error details, and moves on', async () => {
       const name = uniqueName('poison-');
       const handled: string[] = [];
-      const consumer = createConsumer({
-        name,
-        topics: ['task-events'],
-        types: ['task.completed'],
-        db,
-        transport,
-        logger,
-        fromBeginning: false,
+      const consumer = taskConsumer(name, {
         retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
         handle: async (event) => {
           if (event.subject === 'task-cursed') throw new Error('handler cannot apply this');
@@ -226,14 +225,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
     it('replays a dead letter once its cause is fixed, and the effect is applied', async () => {
       const name = uniqueName('replay-');
       let broken = true;
-      const consumer = createConsumer({
-        name,
-        topics: ['task-events'],
-        types: ['task.completed'],
-        db,
-        transport,
-        logger,
-        fromBeginning: false,
+      const consumer = taskConsumer(name, {
         retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
         handle: async (event, em) => {
           if (event.subject !== 'task-replayed') return;
@@ -282,14 +274,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const name = uniqueName('pair-');
       const handledBy = new Map<string, string[]>();
       const make = (label: string) =>
-        createConsumer({
-          name,
-          topics: ['task-events'],
-          types: ['task.completed'],
-          db,
-          transport,
-          logger,
-          fromBeginning: false,
+        taskConsumer(name, {
           handle: async (event) => {
             if (!event.subject.startsWith('pair-')) return;
             handledBy.set(event.id, [...(handledBy.get(event.id) ?? []), label]);
@@ -298,14 +283,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const [a, b] = [make('a'), make('b')];
       await Promise.all([a.start(), b.start()]);
       const events = Array.from({ length: 60 }, (_, n) => taskEvent(`pair-user-${n % 12}`, `pair-${n}`));
-      await transport.publish(
-        events.map((e) => ({
-          topic: 'task-events',
-          key: e.userId,
-          value: JSON.stringify(e),
-          headers: { ce_type: e.type, ce_id: e.id },
-        })),
-      );
+      await transport.publish(events.map(asMessage));
       await eventually(
         async () => (handledBy.size === 60 ? true : undefined),
         60_000,
