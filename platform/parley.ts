@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  baseEnv,
-  databaseEnv,
-  internalAuthEnv,
-  jwtEnv,
-  kafkaEnv,
-  portsEnv,
-  s3Env,
-  subgraphUrlsEnv,
-} from './config.ts';
+import { s3Env } from './config.ts';
+import { routerEnv } from '../router/config.ts';
 import type { z } from 'zod';
 import { createDatabase } from './db/orm.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
@@ -27,17 +19,8 @@ import { sessionsSubgraph } from '../subgraphs/sessions/definition.ts';
 import { tasksSubgraph } from '../subgraphs/tasks/definition.ts';
 import { auditSubgraph } from '../subgraphs/audit/definition.ts';
 
-/** Every variable any process reads: the all-in-one process needs them all. */
-export const parleyEnv = {
-  ...baseEnv,
-  ...databaseEnv,
-  ...kafkaEnv,
-  ...s3Env,
-  ...jwtEnv,
-  ...internalAuthEnv,
-  ...portsEnv,
-  ...subgraphUrlsEnv,
-};
+/** Every variable any process reads (the router's are a superset of the others' but S3). */
+export const parleyEnv = { ...routerEnv, ...s3Env };
 export type ParleyConfig = z.infer<z.ZodObject<typeof parleyEnv>>;
 
 export interface ParleyDeps {
