@@ -1,49 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ROOT, RUN_DIR } from '../support/env.ts';
+import { startOwnBroker } from '../support/own-broker.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
-
-const broker = (...args: string[]) =>
-  execFileSync(join(ROOT, 'test/infra/kafka/broker.sh'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
-
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const next = await new Promise<boolean>((resolve) => {
-      const s = createServer()
-        .once('error', () => resolve(false))
-        .listen(port + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (next) return port;
-  }
-}
 
 describe('Kafka down while mutations keep arriving (a broker of this file’s own)', () => {
   let stack: TestStack;
-  let port: number;
-  let dir: string;
+  let broker: Awaited<ReturnType<typeof startOwnBroker>>;
 
   beforeAll(async () => {
-    port = await freePortPair();
-    dir = mkdtempSync(join(RUN_DIR, 'outage-kafka-'));
-    broker('start', String(port), dir);
-    stack = await startTestStack({ transport: 'kafka', env: { KAFKA_BROKERS: `127.0.0.1:${port}` } });
+    broker = await startOwnBroker();
+    stack = await startTestStack({ transport: 'kafka', env: { KAFKA_BROKERS: broker.brokers } });
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
-    try {
-      broker('stop', dir);
-    } catch {
-      // already stopped
-    }
+    broker?.stop();
   });
 
   it('accepts every mutation, then delivers every event once, in order, when the broker is back', async () => {
@@ -54,7 +23,7 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
     );
     const sessionId = created.data!.createSession.id;
 
-    broker('stop', dir);
+    broker.stop();
     for (let n = 0; n < 20; n += 1) {
       const r = await stack.gql(
         alice,
@@ -66,7 +35,7 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
     const backlog = await stack.parley.subgraphs.sessions.relay.backlog();
     expect(backlog.count).toBeGreaterThanOrEqual(20);
 
-    broker('restart', String(port), dir);
+    broker.restart();
     const stats = await eventually(
       async () => {
         const r = await stack.gql<{

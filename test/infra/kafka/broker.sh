@@ -70,6 +70,34 @@ running_pid() { # prints the live broker PID of $1, else fails (and drops a stal
   return 1
 }
 
+# With PARLEY_KAFKA_SASL_USER/PASSWORD set, clients must authenticate on <port>
+# (SASL_PLAINTEXT with SCRAM-SHA-256/512 or PLAIN); the broker talks to itself on
+# a plaintext listener at <port>+2.
+sasl_enabled() { [[ -n ${PARLEY_KAFKA_SASL_USER:-} && -n ${PARLEY_KAFKA_SASL_PASSWORD:-} ]]; }
+
+listener_props() { # <port> <controllerPort>
+  if sasl_enabled; then
+    local internal=$(($1 + 2)) user=$PARLEY_KAFKA_SASL_USER pass=$PARLEY_KAFKA_SASL_PASSWORD
+    cat <<EOS
+listeners=SASL_PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2,INTERNAL://127.0.0.1:$internal
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$1,INTERNAL://127.0.0.1:$internal
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT
+inter.broker.listener.name=INTERNAL
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user="$pass";
+EOS
+  else
+    cat <<EOS
+listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
+advertised.listeners=PLAINTEXT://127.0.0.1:$1
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+EOS
+  fi
+}
+
 write_props() { # <port> <dataDir>
   local cport=$(($1 + 1))
   cat >"$2/server.properties" <<EOF
@@ -77,11 +105,8 @@ write_props() { # <port> <dataDir>
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$1
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(listener_props "$1" "$cport")
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
 log.dirs=$2/kraft-logs
 num.partitions=3
 auto.create.topics.enable=false
@@ -149,7 +174,13 @@ start() { # <port> <dataDir>
   # a JVM start for `StorageTool random-uuid`.
   id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
   set_java
-  "${JAVA[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+  local scram=()
+  if sasl_enabled; then
+    for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+      scram+=(--add-scram "$m=[name=$PARLEY_KAFKA_SASL_USER,password=$PARLEY_KAFKA_SASL_PASSWORD]")
+    done
+  fi
+  "${JAVA[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "${scram[@]}" \
     >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "storage format failed"; }
   launch "$port" "$dir" "$t0"
 }
