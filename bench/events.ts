@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { newEvent } from '../platform/events/envelope.ts';
 import { machine, percentile, startBenchStack } from './support.ts';
@@ -30,7 +31,10 @@ try {
     sessions.push((r.data as { createSession: { id: string } }).createSession.id);
   }
   // The setup sessions' own audit records are counted before the baseline is taken.
-  while ((await count(`select count(*)::text as n from audit.records where action = 'session.created'`)) < USERS) await new Promise((r) => setTimeout(r, 100));
+  while (
+    (await count(`select count(*)::text as n from audit.records where action = 'session.created'`)) < USERS
+  )
+    await new Promise((r) => setTimeout(r, 100));
   const baseline = await count('select count(*)::text as n from audit.records');
   const mutationMs: number[] = [];
   let failures = 0;
@@ -164,12 +168,13 @@ try {
   const timeTx = async (withOutbox: boolean) => {
     const out: number[] = [];
     for (let i = 0; i < 400; i += 1) {
+      const sessionId = randomUUID();
       const e = newEvent({
         type: 'session.created',
         source: 'bench',
-        subject: 's',
+        subject: sessionId,
         userId: 'bench-outbox',
-        data: { sessionId: 's', title: 't' },
+        data: { sessionId, title: 't' },
       });
       const t = performance.now();
       await client.query('begin');

@@ -6,6 +6,8 @@ import { startTelemetry } from './telemetry.ts';
  * The composition root's frame for a long-running process: logger, telemetry, clean
  * shutdown on SIGINT/SIGTERM, and a clear message (exit 1) when start-up fails.
  */
+const STOP_TIMEOUT_MS = 15_000;
+
 export function runProcess<C extends { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined }>(
   service: string,
   loadConfig: () => C,
@@ -22,6 +24,12 @@ export function runProcess<C extends { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_END
       if (stopping) return;
       stopping = true;
       logger?.info({ signal }, 'stopping');
+      // A dependency that hangs (a database that went away) must not keep the process alive.
+      const deadline = setTimeout(() => {
+        logger?.error({ afterMs: STOP_TIMEOUT_MS }, 'clean stop timed out; exiting');
+        process.exit(1);
+      }, STOP_TIMEOUT_MS);
+      deadline.unref();
       await stop().catch((error: unknown) => logger?.error({ err: error }, 'stop failed'));
       await telemetry.stop().catch(() => undefined);
       process.exit(0);
