@@ -15,6 +15,9 @@ export const AuditRecordSchema = defineEntity({
     entityId: p.string(),
     outcome: p.string(),
     data: p.json<Record<string, unknown>>(),
+    position: p.bigint('string').nullable(),
+    prevHash: p.string().nullable(),
+    hash: p.string().nullable(),
   },
 });
 export class AuditRecord extends AuditRecordSchema.class {}

@@ -23,4 +23,21 @@ export class AuditInit extends Migration {
   }
 }
 
-export const auditMigrations = [{ name: '0001_audit_init', class: AuditInit }];
+/** Tamper evidence: records are chained by SHA-256 (see chain.ts); the head row serialises appends. */
+export class AuditHashChain extends Migration {
+  override up(): void {
+    this.addSql(
+      'alter table audit.records add column position bigint unique, add column prev_hash text, add column hash text',
+    );
+    this.addSql(`create table audit.chain_head (
+      id int primary key check (id = 1),
+      position bigint not null,
+      hash text not null)`);
+    this.addSql(`insert into audit.chain_head (id, position, hash) values (1, 0, '${'0'.repeat(64)}')`);
+  }
+}
+
+export const auditMigrations = [
+  { name: '0001_audit_init', class: AuditInit },
+  { name: '0002_audit_hash_chain', class: AuditHashChain },
+];

@@ -6,6 +6,7 @@ import { decodeCursor, pageSize, toPage } from '../../platform/graphql/paginatio
 import { DateTime } from '../../platform/graphql/scalars.ts';
 import { badInput } from '../../platform/errors.ts';
 import { AuditRecord } from './entities.ts';
+import { verifyChain, type Verification } from './chain.ts';
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
 
@@ -38,6 +39,18 @@ export const auditResolvers: GraphQLResolverMap<DomainContext> = {
   DateTime,
   JSON: JSONScalar,
   Query: {
+    verifyAuditTrail: async (_: unknown, args: { from: Date; to: Date }, ctx: DomainContext) => {
+      requireAdmin(ctx);
+      if (args.to < args.from) throw badInput('to', 'to must not be before from');
+      const rows = await ctx.em.find(
+        AuditRecord,
+        { occurredAt: { $gte: args.from, $lte: args.to }, position: { $ne: null } },
+        { orderBy: { position: 'asc' } },
+      );
+      return verifyChain(
+        rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
+      );
+    },
     auditRecords: (
       _: unknown,
       args: { first?: number; after?: string; action?: string; actorId?: string },
@@ -46,6 +59,10 @@ export const auditResolvers: GraphQLResolverMap<DomainContext> = {
       requireAdmin(ctx);
       return search(ctx.em, args, args.first, args.after);
     },
+  },
+  AuditVerification: {
+    firstBrokenRecordId: (v: Verification) => (v.intact ? null : v.firstBrokenRecordId),
+    reason: (v: Verification) => (v.intact ? null : v.reason),
   },
   User: {
     __resolveReference: (ref: { id: string }) => ref,

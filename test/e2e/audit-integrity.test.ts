@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
+
+interface Verification {
+  intact: boolean;
+  checked: number;
+  firstBrokenRecordId: string | null;
+  reason: string | null;
+}
+
+describe('the audit trail is tamper-evident', () => {
+  let stack: TestStack;
+  let sql: pg.Client;
+  let admin: string;
+  const verify = async () =>
+    (
+      await stack.gql<{ verifyAuditTrail: Verification }>(
+        admin,
+        'query ($from: DateTime!, $to: DateTime!) { verifyAuditTrail(from: $from, to: $to) { intact checked firstBrokenRecordId reason } }',
+        { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' },
+      )
+    ).data!.verifyAuditTrail;
+  const records = async () =>
+    (
+      await sql.query<{ id: string; action: string; data: unknown }>(
+        'select id, action, data from audit.records order by position',
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ transport: 'embedded' });
+    sql = new pg.Client({ connectionString: stack.databaseUrl });
+    await sql.connect();
+    admin = await stack.token('auditor', ['admin']);
+    const alice = await stack.token('alice');
+    const session = await stack.gql<{ createSession: { id: string } }>(
+      alice,
+      'mutation { createSession(input: { title: "audited" }) { id } }',
+    );
+    for (const content of ['one', 'two']) {
+      await stack.gql(
+        alice,
+        'mutation ($s: ID!, $c: String!) { addMessage(input: { sessionId: $s, role: user, content: $c }) { id } }',
+        {
+          s: session.data!.createSession.id,
+          c: content,
+        },
+      );
+    }
+    await eventually(
+      async () => ((await records()).length === 3 ? true : undefined),
+      20_000,
+      'three audit records',
+    );
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await stack?.stop();
+  });
+
+  it('verifies an untouched trail as intact', async () => {
+    expect(await verify()).toEqual({ intact: true, checked: 3, firstBrokenRecordId: null, reason: null });
+  });
+
+  it('detects a record edited with SQL, and names it', async () => {
+    const [first] = await records();
+    await sql.query(
+      `update audit.records set data = '{"sessionId": "forged", "title": "forged"}' where id = $1`,
+      [first!.id],
+    );
+    expect(await verify()).toEqual({
+      intact: false,
+      checked: 0,
+      firstBrokenRecordId: first!.id,
+      reason: 'hash-mismatch',
+    });
+    await sql.query('update audit.records set data = $2 where id = $1', [
+      first!.id,
+      JSON.stringify(first!.data),
+    ]);
+    expect((await verify()).intact).toBe(true);
+  });
+
+  it('detects a record deleted with SQL, at the record that followed it', async () => {
+    const [, second, third] = await records();
+    await sql.query('delete from audit.records where id = $1', [second!.id]);
+    expect(await verify()).toEqual({
+      intact: false,
+      checked: 1,
+      firstBrokenRecordId: third!.id,
+      reason: 'broken-link',
+    });
+  });
+
+  it('lets only the admin scope verify', async () => {
+    const alice = await stack.token('alice');
+    const r = await stack.gql(
+      alice,
+      '{ verifyAuditTrail(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { intact } }',
+    );
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
