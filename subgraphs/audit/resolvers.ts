@@ -10,29 +10,74 @@ import { verifyChain, type Verification } from './chain.ts';
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
 
-async function search(
-  em: EntityManager,
-  filter: { actorId?: string; action?: string },
-  first?: number,
-  after?: string,
-) {
-  const size = pageSize(first, 50);
-  const cursor = decodeCursor(after);
+export interface AuditFilter {
+  actorId?: string;
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  outcome?: string;
+  from?: Date;
+  to?: Date;
+  text?: string;
+}
+
+/** The record filter as a MikroORM query (no cursor), shared by the page and its total count. */
+function whereOf(filter: AuditFilter) {
   if (filter.action !== undefined && !/^[a-z.*-]{1,100}$/.test(filter.action))
     throw badInput('action', 'Invalid action filter');
+  if (filter.text !== undefined && (filter.text.length < 2 || filter.text.length > 200))
+    throw badInput('text', 'text must be 2 to 200 characters');
+  if (filter.from && filter.to && filter.to < filter.from) throw badInput('to', 'to must not be before from');
   const action = filter.action?.endsWith('*') ? { $like: `${filter.action.slice(0, -1)}%` } : filter.action;
+  const escaped = filter.text?.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return {
+    ...(filter.actorId ? { actorId: filter.actorId } : {}),
+    ...(action ? { action } : {}),
+    ...(filter.entityType ? { entityType: filter.entityType } : {}),
+    ...(filter.entityId ? { entityId: filter.entityId } : {}),
+    ...(filter.outcome ? { outcome: filter.outcome } : {}),
+    ...(filter.from || filter.to
+      ? {
+          occurredAt: {
+            ...(filter.from ? { $gte: filter.from } : {}),
+            ...(filter.to ? { $lte: filter.to } : {}),
+          },
+        }
+      : {}),
+    ...(escaped
+      ? {
+          $or: [
+            { action: { $ilike: `%${escaped}%` } },
+            { entityId: { $ilike: `%${escaped}%` } },
+            { actorId: { $ilike: `%${escaped}%` } },
+          ],
+        }
+      : {}),
+  };
+}
+
+async function search(em: EntityManager, filter: AuditFilter, first?: number, after?: string) {
+  const size = pageSize(first, 50);
+  const cursor = decodeCursor(after);
+  const where = whereOf(filter);
   const rows = await em.find(
     AuditRecord,
-    {
-      ...(filter.actorId ? { actorId: filter.actorId } : {}),
-      ...(action ? { action } : {}),
-      ...(cursor
-        ? { $or: [{ occurredAt: { $lt: cursor.time } }, { occurredAt: cursor.time, id: { $lt: cursor.id } }] }
-        : {}),
-    },
+    cursor
+      ? {
+          $and: [
+            where,
+            {
+              $or: [
+                { occurredAt: { $lt: cursor.time } },
+                { occurredAt: cursor.time, id: { $lt: cursor.id } },
+              ],
+            },
+          ],
+        }
+      : where,
     { orderBy: { occurredAt: 'desc', id: 'desc' }, limit: size + 1 },
   );
-  return toPage(rows, size, (r) => r.occurredAt);
+  return { ...toPage(rows, size, (r) => r.occurredAt), where };
 }
 
 export const auditResolvers: GraphQLResolverMap<DomainContext> = {
@@ -53,12 +98,18 @@ export const auditResolvers: GraphQLResolverMap<DomainContext> = {
     },
     auditRecords: (
       _: unknown,
-      args: { first?: number; after?: string; action?: string; actorId?: string },
+      args: AuditFilter & { first?: number; after?: string },
       ctx: DomainContext,
     ) => {
       requireAdmin(ctx);
-      return search(ctx.em, args, args.first, args.after);
+      const { first, after, ...filter } = args;
+      return search(ctx.em, filter, first, after);
     },
+  },
+  AuditRecordConnection: {
+    // Counted only when asked for: the count scans every matching record.
+    totalCount: (connection: { where: ReturnType<typeof whereOf> }, _: unknown, ctx: DomainContext) =>
+      ctx.em.count(AuditRecord, connection.where),
   },
   AuditVerification: {
     firstBrokenRecordId: (v: Verification) => (v.intact ? null : v.firstBrokenRecordId),

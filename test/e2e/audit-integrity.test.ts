@@ -9,7 +9,7 @@ interface Verification {
   reason: string | null;
 }
 
-describe('the audit trail is tamper-evident', () => {
+describe('the audit trail: search and tamper evidence', () => {
   let stack: TestStack;
   let sql: pg.Client;
   let admin: string;
@@ -61,6 +61,26 @@ describe('the audit trail is tamper-evident', () => {
 
   it('verifies an untouched trail as intact', async () => {
     expect(await verify()).toEqual({ intact: true, checked: 3, firstBrokenRecordId: null, reason: null });
+  });
+
+  it('lets an admin search by action prefix, entity, outcome, time and text, with total counts', async () => {
+    const q = async (args: string) =>
+      (
+        await stack.gql<{ auditRecords: { totalCount: number; edges: { node: { action: string } }[] } }>(
+          admin,
+          `{ auditRecords(${args}) { totalCount edges { node { action } } } }`,
+        )
+      ).data!.auditRecords;
+    expect(await q('action: "message.*"')).toEqual({
+      totalCount: 2,
+      edges: [{ node: { action: 'message.added' } }, { node: { action: 'message.added' } }],
+    });
+    expect((await q('entityType: "session", outcome: success, actorId: "alice"')).totalCount).toBe(1);
+    expect((await q('action: "message.*", first: 1')).totalCount).toBe(2);
+    expect((await q('text: "SESSION.CR"')).totalCount).toBe(1);
+    expect((await q('from: "2099-01-01T00:00:00Z"')).totalCount).toBe(0);
+    const bad = await stack.gql(admin, '{ auditRecords(text: "x") { totalCount } }');
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
   });
 
   it('detects a record edited with SQL, and names it', async () => {
