@@ -128,19 +128,10 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       });
       await consumer.start();
       const event = taskEvent('once-user', 'task-once');
-      const value = JSON.stringify(event);
-      const headers = { ce_type: event.type, ce_id: event.id };
-      await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
-      await transport.publish([{ topic: 'task-events', key: event.userId, value, headers }]);
+      await transport.publish([asMessage(event)]);
+      await transport.publish([asMessage(event)]);
       const marker = taskEvent('once-user', 'task-after');
-      await transport.publish([
-        {
-          topic: 'task-events',
-          key: marker.userId,
-          value: JSON.stringify(marker),
-          headers: { ce_type: marker.type, ce_id: marker.id },
-        },
-      ]);
+      await transport.publish([asMessage(marker)]);
       const conn = db.orm.em.getConnection();
       await eventually(
         async () =>
@@ -182,18 +173,8 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       const fine = taskEvent('poison-user', 'task-fine');
       await transport.publish([
         { topic: 'task-events', key: 'poison-user', value: '{not json', headers: {} },
-        {
-          topic: 'task-events',
-          key: 'poison-user',
-          value: JSON.stringify(cursed),
-          headers: { ce_type: cursed.type, ce_id: cursed.id },
-        },
-        {
-          topic: 'task-events',
-          key: 'poison-user',
-          value: JSON.stringify(fine),
-          headers: { ce_type: fine.type, ce_id: fine.id },
-        },
+        asMessage(cursed),
+        asMessage(fine),
       ]);
       await eventually(
         async () =>
@@ -235,14 +216,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       });
       await consumer.start();
       const event = taskEvent('replay-user', 'task-replayed');
-      await transport.publish([
-        {
-          topic: 'task-events',
-          key: event.userId,
-          value: JSON.stringify(event),
-          headers: { ce_type: event.type, ce_id: event.id },
-        },
-      ]);
+      await transport.publish([asMessage(event)]);
       const dlq = createDlqTools(transport);
       const letter = await eventually(
         async () => (await dlq.list('task-events')).find((d) => d.eventId === event.id),
@@ -308,14 +282,7 @@ export function describeTransportContract(kind: 'kafka' | 'embedded') {
       await consumer.start();
       await consumer.stop();
       const backlog = Array.from({ length: 40 }, (_, n) => taskEvent('lag-user', `lag-${n}`));
-      await transport.publish(
-        backlog.map((e) => ({
-          topic: 'reminder-events',
-          key: e.userId,
-          value: JSON.stringify(e),
-          headers: { ce_type: e.type, ce_id: e.id },
-        })),
-      );
+      await transport.publish(backlog.map((e) => ({ ...asMessage(e), topic: 'reminder-events' })));
       const total = async () => (await consumer.lag()).reduce((n, p) => n + p.lag, 0);
       expect(await total()).toBeGreaterThanOrEqual(40);
       await consumer.start();
