@@ -25,7 +25,7 @@ export interface BenchStack {
   parley: Parley;
   config: ParleyConfig;
   databaseUrl: string;
-  token(user: string): Promise<string>;
+  token(user: string, scopes?: string[]): Promise<string>;
   gql(
     token: string,
     query: string,
@@ -43,7 +43,8 @@ export async function startBenchStack(name: string): Promise<BenchStack> {
   let stopBroker: (() => void) | undefined;
   let brokers = env.KAFKA_BROKERS;
   if (!brokers) {
-    const port = 29092;
+    // A random port pair: other benchmarks or test runs may have a broker up on this machine.
+    const port = 30000 + 2 * Math.floor(Math.random() * 4000);
     const broker = join(ROOT, 'test/infra/kafka/broker.sh');
     execFileSync(broker, ['start', String(port), join(runDir, 'kafka')], {
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -94,7 +95,7 @@ export async function startBenchStack(name: string): Promise<BenchStack> {
     parley,
     config,
     databaseUrl,
-    token: (user) => issueDevToken(config.JWT_SECRET, user),
+    token: (user, scopes = []) => issueDevToken(config.JWT_SECRET, user, scopes),
     async gql(token, query, variables = {}) {
       const response = await fetch(parley.routerUrl, {
         method: 'POST',

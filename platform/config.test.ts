@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   ConfigError,
+  auditEnv,
   DEV_INTERNAL_SECRET,
   internalAuthEnv,
   jwtEnv,
@@ -47,6 +48,26 @@ describe('process configuration', () => {
       'JWT_SECRET',
       'KAFKA_BROKERS',
     ]);
+  });
+
+  it('refuses the development audit signing key in production and accepts a real one', () => {
+    const production = {
+      PARLEY_ENV: 'production',
+      DATABASE_URL: 'postgres://db.example/parley',
+      KAFKA_BROKERS: 'k1:9092',
+    };
+    expect(() => loadConfig({ ...baseEnv, ...databaseEnv, ...kafkaEnv, ...auditEnv }, production)).toThrow(
+      /AUDIT_SIGNING_KEY: must be set to a real secret in production/,
+    );
+    const config = loadConfig(
+      { ...baseEnv, ...databaseEnv, ...kafkaEnv, ...auditEnv },
+      {
+        ...production,
+        AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+        AUDIT_RETENTION_DAYS: '365',
+      },
+    );
+    expect(config.AUDIT_RETENTION_DAYS).toBe(365);
   });
 
   it('accepts a complete production configuration', () => {

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const DEV_JWT_SECRET = 'parley-development-jwt-secret-not-for-production';
 export const DEV_INTERNAL_SECRET = 'parley-development-internal-signing-secret';
 export const DEV_S3_SECRET = 'parley-development-s3-secret';
+/** Base64 Ed25519 seed for development only; production refuses it. */
+export const DEV_AUDIT_SIGNING_KEY = 'cGFybGV5LWRldmVsb3BtZW50LWF1ZGl0LXNpZ25pbmc=';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const optionalString = z
@@ -50,6 +52,44 @@ export const s3Env = {
   S3_REGION: z.string().default('us-east-1'),
 };
 
+/** Sessions retention (issue #4): soft-deleted sessions are purged this long after deletion. */
+export const sessionsEnv = {
+  SESSION_DELETE_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30 * 24 * 60 * 60),
+  SESSION_PURGE_INTERVAL_SECONDS: z.coerce.number().min(0.1).default(60),
+};
+
+/** Sessions storage: attachments, export/import and retention (docs/sessions-storage.md). */
+const MIB = 1024 * 1024;
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const sessionsStorageEnv = {
+  ATTACHMENT_MAX_BYTES: positiveInt(25 * MIB),
+  ATTACHMENT_CONTENT_TYPES: z
+    .string()
+    .default(
+      'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/markdown,text/csv,application/json',
+    )
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ATTACHMENT_UPLOAD_URL_TTL_SECONDS: positiveInt(900),
+  ATTACHMENT_PENDING_MAX_AGE_SECONDS: positiveInt(24 * 60 * 60),
+  STORAGE_DOWNLOAD_URL_TTL_SECONDS: positiveInt(900),
+  EXPORT_URL_TTL_SECONDS: positiveInt(3600),
+  EXPORT_MAX_AGE_SECONDS: positiveInt(7 * 24 * 60 * 60),
+  IMPORT_MAX_BYTES: positiveInt(20 * MIB),
+  RETENTION_MAX_AGE_DAYS: positiveInt(90),
+  RETENTION_BATCH_SIZE: positiveInt(1000),
+  /** How often the sessions service runs retention and upload cleanup; 0 turns the timer off. */
+  STORAGE_JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+};
+
 export const internalAuthEnv = {
   INTERNAL_SIGNING_SECRET: z.string().min(32).default(DEV_INTERNAL_SECRET),
 };
@@ -68,6 +108,21 @@ export const portsEnv = {
   AUDIT_PORT: port(4003),
   PROCESSORS_PORT: port(4010),
   HOST: z.string().default('127.0.0.1'),
+};
+
+export const routerHttpEnv = {
+  /** Take the client IP from X-Forwarded-For: only behind a proxy that overwrites it. */
+  TRUST_PROXY: boolFlag,
+};
+
+export const auditEnv = {
+  /** Ed25519 private key for signed chain digests: PKCS#8 PEM, or the 32-byte seed in base64. */
+  AUDIT_SIGNING_KEY: z.string().min(40).default(DEV_AUDIT_SIGNING_KEY),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(90),
+  /** How often the processors sign a digest over the records appended since the last one. */
+  AUDIT_DIGEST_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How often the processors purge records past retention (legal holds exempt). */
+  AUDIT_PURGE_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 };
 
 export const subgraphUrlsEnv = {
@@ -89,6 +144,7 @@ const DEV_SECRETS: Record<string, string> = {
   JWT_SECRET: DEV_JWT_SECRET,
   INTERNAL_SIGNING_SECRET: DEV_INTERNAL_SECRET,
   S3_SECRET_KEY: DEV_S3_SECRET,
+  AUDIT_SIGNING_KEY: DEV_AUDIT_SIGNING_KEY,
 };
 
 /** Every invalid variable is reported at once; production refuses development secrets. */

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { s3Env } from './config.ts';
+import { auditEnv, s3Env, sessionsEnv, sessionsStorageEnv } from './config.ts';
 import { routerEnv } from '../router/config.ts';
 import type { z } from 'zod';
-import { createDatabase } from './db/orm.ts';
-import { createAuthenticator } from './auth/authenticate.ts';
 import { createTransport } from './events/create-transport.ts';
 import type { EventTransport } from './events/transport.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -11,16 +9,20 @@ import { createSubgraphService, type SubgraphService } from './graphql/subgraph-
 import type { Logger } from './logger.ts';
 import { createCircuitBreaker } from './resilience/circuit-breaker.ts';
 import { createObjectStore, type ObjectStore, type ObjectStoreConfig } from './objects.ts';
-import { createRouter } from '../router/server.ts';
-import { createApiKeyStore, routerEntities, routerMigrations } from '../router/api-keys.ts';
+import type { createRouter } from '../router/server.ts';
+import type { createApiKeyStore } from '../router/api-keys.ts';
+import { createRouterService } from '../router/compose.ts';
 import { createProcessors } from '../processors/service.ts';
-import { readSupergraph } from '../schema/supergraph.ts';
-import { sessionsSubgraph } from '../subgraphs/sessions/definition.ts';
+import { createSessionsDefinition } from '../subgraphs/sessions/definition.ts';
+import { createStorageJobs } from '../subgraphs/sessions/storage-jobs.ts';
+import { storageLimitsFrom } from '../subgraphs/sessions/storage-limits.ts';
 import { tasksSubgraph } from '../subgraphs/tasks/definition.ts';
-import { auditSubgraph } from '../subgraphs/audit/definition.ts';
+import { createAuditSubgraph } from '../subgraphs/audit/definition.ts';
+import { createAuditSigner } from '../subgraphs/audit/signing.ts';
+import { auditJobsConfig } from '../processors/audit-jobs.ts';
 
 /** Every variable any process reads (the router's are a superset of the others' but S3). */
-export const parleyEnv = { ...routerEnv, ...s3Env };
+export const parleyEnv = { ...routerEnv, ...s3Env, ...auditEnv, ...sessionsStorageEnv, ...sessionsEnv };
 export type ParleyConfig = z.infer<z.ZodObject<typeof parleyEnv>>;
 
 export interface ParleyDeps {
@@ -55,6 +57,7 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
     const objects = createObjectStore(deps.objectStore, createCircuitBreaker({ name: 's3', metrics }));
     await objects.ensureBucket();
 
+    const signer = createAuditSigner(config.AUDIT_SIGNING_KEY);
     const common = {
       databaseUrl: deps.databaseUrl,
       transport,
@@ -66,7 +69,7 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
     const subgraphs = {
       sessions: await createSubgraphService({
         ...common,
-        definition: sessionsSubgraph,
+        definition: createSessionsDefinition({ objects, limits: storageLimitsFrom(config) }),
         port: config.SESSIONS_PORT,
         checks: {
           s3: () =>
@@ -74,7 +77,11 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
         },
       }),
       tasks: await createSubgraphService({ ...common, definition: tasksSubgraph, port: config.TASKS_PORT }),
-      audit: await createSubgraphService({ ...common, definition: auditSubgraph, port: config.AUDIT_PORT }),
+      audit: await createSubgraphService({
+        ...common,
+        definition: createAuditSubgraph({ signer, objects, retentionDays: config.AUDIT_RETENTION_DAYS }),
+        port: config.AUDIT_PORT,
+      }),
     };
     const urls = { sessions: '', tasks: '', audit: '' };
     for (const name of ['sessions', 'tasks', 'audit'] as const) {
@@ -82,48 +89,43 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       urls[name] = (await service.start()).url;
       stops.push(() => service.stop());
     }
+    const storageJobs = createStorageJobs({
+      db: subgraphs.sessions.db,
+      objects,
+      logger,
+      limits: storageLimitsFrom(config),
+      wake: () => subgraphs.sessions.relay.wake(),
+    });
+    storageJobs.start();
+    stops.push(() => storageJobs.stop());
 
     const processors = await createProcessors({
       ...common,
       port: config.PROCESSORS_PORT,
       groupPrefix: deps.groupPrefix ?? '',
       sessionsRelay: subgraphs.sessions.relay,
+      tasksRelay: subgraphs.tasks.relay,
+      audit: auditJobsConfig(config, signer),
+      sessionPurge: {
+        graceMs: config.SESSION_DELETE_GRACE_SECONDS * 1000,
+        intervalMs: config.SESSION_PURGE_INTERVAL_SECONDS * 1000,
+      },
     });
     await processors.start();
     stops.push(() => processors.stop());
 
-    const routerDb = await createDatabase({
-      url: deps.databaseUrl,
-      schema: 'router',
-      entities: routerEntities,
-      migrations: routerMigrations,
-      logger,
-      poolSize: 5,
-    });
-    await routerDb.migrate();
-    stops.push(() => routerDb.close());
-    const apiKeys = createApiKeyStore(routerDb);
-    const router = createRouter({
-      supergraphSdl: readSupergraph(),
+    const routerService = await createRouterService({
+      config,
+      databaseUrl: deps.databaseUrl,
       subgraphUrls: urls,
-      authenticate: createAuthenticator({
-        jwtSecret: config.JWT_SECRET,
-        jwksUrl: config.JWT_JWKS_URL,
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-        apiKeys,
-      }),
-      signingSecret: config.INTERNAL_SIGNING_SECRET,
       transport,
       logger,
       metrics,
-      host: config.HOST,
-      port: config.ROUTER_PORT,
-      production: config.PARLEY_ENV === 'production',
       instanceId: `${deps.groupPrefix ?? ''}${randomUUID()}`,
     });
-    const { url: routerUrl } = await router.start();
-    stops.push(() => router.stop());
+    const { router, apiKeys } = routerService;
+    const { url: routerUrl } = await routerService.start();
+    stops.push(() => routerService.stop());
 
     return {
       routerUrl,

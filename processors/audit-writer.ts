@@ -1,67 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '../platform/events/envelope.ts';
-import { AuditRecord } from '../subgraphs/audit/entities.ts';
-import { chainHash } from '../subgraphs/audit/chain.ts';
+import { eventContracts, eventTypes, type AuditSpec } from '../schema/events/contracts.ts';
+import { redact } from '../schema/events/redaction.ts';
+import { appendToChain, type AuditEntry } from '../subgraphs/audit/chain-writer.ts';
 
-/** Every user-caused domain event becomes one audit record (derived projections are not user actions). */
-export const auditedTypes = [
-  'session.created',
-  'session.renamed',
-  'message.added',
-  'task.created',
-  'task.completed',
-] as const;
+/** Every event type whose contract declares how it is audited (derived projections are not actions). */
+export const auditedTypes = eventTypes.filter((type) => eventContracts[type].audit !== false);
+export const auditedTopics = [...new Set(auditedTypes.map((type) => eventContracts[type].topic))];
 
-interface ChainHead {
-  position: bigint;
-  hash: string;
-}
-const heads = new WeakMap<EntityManager, ChainHead>();
-
-/** The chain head, locked for the rest of the transaction so appends never interleave. */
-async function chainHead(em: EntityManager): Promise<ChainHead> {
-  const cached = heads.get(em);
-  if (cached) return cached;
-  const [row] = await em
-    .getConnection()
-    .execute<{ position: string; hash: string }[]>(
-      'select position::text as position, hash from audit.chain_head where id = 1 for update',
-      [],
-      'all',
-      em.getTransactionContext(),
-    );
-  if (!row) throw new Error('audit.chain_head is missing (migration 0002 not applied)');
-  const head = { position: BigInt(row.position), hash: row.hash };
-  heads.set(em, head);
-  return head;
-}
-
-export async function appendAuditRecord(event: EventEnvelope, em: EntityManager): Promise<void> {
-  const [entityType] = event.type.split('.');
-  const fields = {
+export function auditEntryOf(event: EventEnvelope): AuditEntry {
+  const spec: AuditSpec = eventContracts[event.type].audit;
+  if (spec === false) throw new Error(`${event.type} is not audited`);
+  const data = event.data as Record<string, unknown>;
+  return {
     id: randomUUID(),
     eventId: event.id,
     occurredAt: new Date(event.time),
     actorId: event.userId,
     action: event.type,
-    entityType: entityType ?? 'unknown',
+    entityType: typeof spec.entityType === 'function' ? spec.entityType(data) : spec.entityType,
     entityId: event.subject,
-    outcome: 'success',
-    data: event.data as Record<string, unknown>,
+    outcome: spec.outcome ?? 'success',
+    data: redact(data) as Record<string, unknown>,
+    actorKind: event.actor?.via ?? 'system',
+    apiKeyId: event.actor?.apiKeyId ?? null,
+    ip: event.actor?.ip ?? null,
+    userAgent: event.actor?.userAgent ?? null,
+    requestId: event.requestId ?? null,
+    traceId: event.traceId ?? null,
+    changes: event.changes ? (redact(event.changes) as AuditEntry['changes']) : null,
   };
-  const head = await chainHead(em);
-  const hash = chainHash(head.hash, fields);
-  const position = head.position + 1n;
-  em.create(AuditRecord, { ...fields, position: position.toString(), prevHash: head.hash, hash });
-  await em
-    .getConnection()
-    .execute(
-      'update audit.chain_head set position = ?, hash = ? where id = 1',
-      [position.toString(), hash],
-      'all',
-      em.getTransactionContext(),
-    );
-  head.position = position;
-  head.hash = hash;
+}
+
+/** The audit writer's handler: one chained record per event, in the consumer's transaction. */
+export async function appendAuditRecord(event: EventEnvelope, em: EntityManager): Promise<void> {
+  await appendToChain(em, auditEntryOf(event));
 }

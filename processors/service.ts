@@ -11,7 +11,15 @@ import { sessionsMigrations } from '../subgraphs/sessions/migrations.ts';
 import { auditEntities } from '../subgraphs/audit/entities.ts';
 import { auditMigrations } from '../subgraphs/audit/migrations.ts';
 import { applySessionStats, sessionStatsTypes } from './session-stats.ts';
-import { appendAuditRecord, auditedTypes } from './audit-writer.ts';
+import { tasksEntities } from '../subgraphs/tasks/entities.ts';
+import { tasksMigrations } from '../subgraphs/tasks/migrations.ts';
+import { createReminderScheduler } from './reminder-scheduler.ts';
+import { createNotification, notificationTypes } from './notifications.ts';
+import { createNextOccurrence, recurrenceTypes } from './recurrence.ts';
+import { applyTaskStats, taskStatsTypes } from './task-stats.ts';
+import { createAuditJobs, type AuditJobsConfig } from './audit-jobs.ts';
+import { appendAuditRecord, auditedTopics, auditedTypes } from './audit-writer.ts';
+import { createSessionPurger } from '../subgraphs/sessions/purge.ts';
 
 export interface ProcessorsDeps {
   databaseUrl: string;
@@ -24,6 +32,13 @@ export interface ProcessorsDeps {
   groupPrefix?: string;
   /** The sessions outbox relay of a subgraph in the same process, if any: one relay per schema per process. */
   sessionsRelay?: OutboxRelay;
+  /** The tasks outbox relay of a subgraph in the same process, if any. */
+  tasksRelay?: OutboxRelay;
+  /** Runs the reminder scheduler (default true); tests start extra schedulers of their own. */
+  reminderScheduler?: boolean;
+  audit: AuditJobsConfig;
+  /** Purge of soft-deleted sessions (issue #4); off when absent. */
+  sessionPurge?: { graceMs: number; intervalMs: number };
 }
 
 /** All consumer groups of Parley, hosted by one process; each writes only its own domain's schema. */
@@ -46,7 +61,15 @@ export async function createProcessors(deps: ProcessorsDeps) {
     logger,
     poolSize: 5,
   });
-  const databases: Database[] = [sessionsDb, auditDb];
+  const tasksDb = await createDatabase({
+    url: deps.databaseUrl,
+    schema: 'tasks',
+    entities: tasksEntities,
+    migrations: tasksMigrations,
+    logger,
+    poolSize: 5,
+  });
+  const databases: Database[] = [sessionsDb, auditDb, tasksDb];
   // The stats projection announces its changes through the sessions outbox.
   const ownRelay = deps.sessionsRelay
     ? undefined
@@ -58,6 +81,21 @@ export async function createProcessors(deps: ProcessorsDeps) {
         metrics: deps.metrics,
       });
   const sessionsRelay = deps.sessionsRelay ?? ownRelay!;
+  // Reminders, notifications, next occurrences and task stats go out through the tasks outbox.
+  const ownTasksRelay = deps.tasksRelay
+    ? undefined
+    : createOutboxRelay({
+        db: tasksDb,
+        schema: 'tasks',
+        transport: deps.transport,
+        logger,
+        metrics: deps.metrics,
+      });
+  const tasksRelay = deps.tasksRelay ?? ownTasksRelay!;
+  const scheduler =
+    deps.reminderScheduler === false
+      ? undefined
+      : createReminderScheduler({ db: tasksDb, logger, wakeRelay: () => tasksRelay.wake() });
   const common = { transport: deps.transport, logger, metrics: deps.metrics };
   const consumers: Consumer[] = [
     createConsumer({
@@ -72,12 +110,46 @@ export async function createProcessors(deps: ProcessorsDeps) {
     createConsumer({
       ...common,
       name: `${prefix}audit-writer`,
-      topics: ['session-events', 'task-events'],
+      topics: auditedTopics,
       types: auditedTypes,
       db: auditDb,
       handle: appendAuditRecord,
     }),
+    createConsumer({
+      ...common,
+      name: `${prefix}notifications`,
+      topics: ['task-events'],
+      types: notificationTypes,
+      db: tasksDb,
+      handle: createNotification,
+      afterCommit: () => tasksRelay.wake(),
+    }),
+    createConsumer({
+      ...common,
+      name: `${prefix}task-recurrence`,
+      topics: ['task-events'],
+      types: recurrenceTypes,
+      db: tasksDb,
+      handle: createNextOccurrence,
+      afterCommit: () => {
+        tasksRelay.wake();
+        scheduler?.rearm();
+      },
+    }),
+    createConsumer({
+      ...common,
+      name: `${prefix}task-stats`,
+      topics: ['task-events'],
+      types: taskStatsTypes,
+      db: tasksDb,
+      handle: applyTaskStats,
+    }),
   ];
+  const auditJobs = createAuditJobs({ ...deps.audit, db: auditDb, logger });
+  // The sessions domain's retention sweep runs here, next to its projection, on its own schema.
+  const purger = deps.sessionPurge
+    ? createSessionPurger({ db: sessionsDb, relay: sessionsRelay, logger, ...deps.sessionPurge })
+    : undefined;
   const ops = createOpsHandler({
     metrics: deps.metrics,
     checks: {
@@ -88,11 +160,18 @@ export async function createProcessors(deps: ProcessorsDeps) {
 
   return {
     consumers,
+    scheduler,
+    tasksDb,
+    auditJobs,
     async start() {
       // Idempotent: the migrator applies only what the owning subgraph has not applied yet.
       for (const db of databases) await db.migrate();
       await ownRelay?.start();
+      await ownTasksRelay?.start();
       await Promise.all(consumers.map((c) => c.start()));
+      await scheduler?.start();
+      auditJobs.start();
+      purger?.start();
       server = createServer((req, res) => {
         void ops(req, res).then((handled) => {
           if (!handled) res.writeHead(404).end();
@@ -101,9 +180,14 @@ export async function createProcessors(deps: ProcessorsDeps) {
       await new Promise<void>((resolve) => server!.listen(deps.port, deps.host, resolve));
       logger.info({ port: deps.port, consumers: consumers.length }, 'processors running');
     },
+    purger,
     async stop() {
+      await scheduler?.stop();
+      await auditJobs.stop();
+      await purger?.stop();
       await Promise.all(consumers.map((c) => c.stop()));
       await ownRelay?.stop();
+      await ownTasksRelay?.stop();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await Promise.all(databases.map((d) => d.close()));
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { Migration } from '@mikro-orm/migrations';
 import type { Database } from '../platform/db/orm.ts';
+import { OutboxEvent, outboxMigrationSql } from '../platform/events/outbox.ts';
 import { hashApiKey, newApiKeySecret, type ApiKeyStore } from '../platform/auth/authenticate.ts';
 
 /** API keys are stored as SHA-256 hashes; the secret is shown once, at creation. */
@@ -33,8 +34,18 @@ export class RouterInit extends Migration {
       revoked_at timestamptz)`);
   }
 }
-export const routerMigrations = [{ name: '0001_router_init', class: RouterInit }];
-export const routerEntities = [ApiKey];
+/** The router's own outbox: security events (authentication failures) it records for the audit trail. */
+export class RouterOutbox extends Migration {
+  override up(): void {
+    for (const sql of outboxMigrationSql('router')) this.addSql(sql);
+  }
+}
+
+export const routerMigrations = [
+  { name: '0001_router_init', class: RouterInit },
+  { name: '0002_router_outbox', class: RouterOutbox },
+];
+export const routerEntities = [ApiKey, OutboxEvent];
 
 export function createApiKeyStore(db: Database): ApiKeyStore & {
   create(userId: string, name: string, scopes?: string[]): Promise<{ id: string; secret: string }>;

@@ -5,6 +5,7 @@ import {
   jwtEnv,
   kafkaEnv,
   portsEnv,
+  routerHttpEnv,
   subgraphUrlsEnv,
 } from '../platform/config.ts';
 
@@ -15,5 +16,6 @@ export const routerEnv = {
   ...jwtEnv,
   ...internalAuthEnv,
   ...portsEnv,
+  ...routerHttpEnv,
   ...subgraphUrlsEnv,
 };

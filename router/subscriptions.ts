@@ -1,6 +1,7 @@
 import {
   GraphQLError,
   Kind,
+  parse,
   OperationTypeNode,
   visit,
   type DocumentNode,
@@ -125,15 +126,42 @@ export function createSubscriptionEngine(deps: {
     const set = listenersByUser.get(listener.userId) ?? new Set();
     set.add(registered);
     listenersByUser.set(listener.userId, set);
+    const load = (key: string) => deps.execute(document, { ...variables, __parleyKey: key }, identity);
+    const resume = listener.binding.resume;
+    // Highest position delivered: live events at or below it (replayed, or republished) are skipped.
+    let delivered = -Infinity;
     try {
+      const after = resume ? listener.args[resume.argument] : undefined;
+      if (resume && typeof after === 'string') {
+        // The listener is registered first, so what arrives during the replay waits in the queue.
+        const missed = parse(resume.missedQuery);
+        let cursor = after;
+        for (;;) {
+          const page = await deps.execute(missed, { after: cursor }, identity);
+          if (page.errors) {
+            yield { errors: page.errors };
+            return;
+          }
+          const items = (page.data?.missed ?? []) as { key: string; position: string }[];
+          for (const item of items) {
+            const result = await load(item.key);
+            delivered = Math.max(delivered, Number(item.position));
+            if (result.data && result.data[responseKey] === null && !result.errors) continue;
+            yield result;
+          }
+          if (items.length < resume.pageSize) break;
+          cursor = items.at(-1)!.position;
+        }
+      }
       for (;;) {
         while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         const event = queue.shift()!;
-        const result = await deps.execute(
-          document,
-          { ...variables, __parleyKey: listener.binding.keyOf(event) },
-          identity,
-        );
+        if (resume) {
+          const position = resume.positionOf(event);
+          if (position <= delivered) continue;
+          delivered = position;
+        }
+        const result = await load(listener.binding.keyOf(event));
         // An entity that is gone (or not the subscriber's) yields nothing rather than an error.
         if (result.data && result.data[responseKey] === null && !result.errors) continue;
         yield result;
@@ -153,6 +181,8 @@ export function createSubscriptionEngine(deps: {
         topics: this.topics,
         fromBeginning: false,
         handle: async (message) => {
+          // Messages are keyed by userId: most concern no connected user and are not even parsed.
+          if (!listenersByUser.has(message.key)) return;
           try {
             dispatch(parseEvent(message.value));
           } catch (error) {

@@ -7,7 +7,7 @@ const alice: Identity = { userId: 'alice', scopes: [], via: 'jwt' };
 describe('router identity signature', () => {
   it('round-trips an identity signed with the shared secret', () => {
     const result = verifyIdentity(secret, signIdentity(secret, alice, 'req-1'));
-    expect(result).toEqual({ ok: true, identity: alice, requestId: 'req-1' });
+    expect(result).toEqual({ ok: true, identity: alice, requestId: 'req-1', origin: {} });
   });
 
   it('rejects a header signed with another secret', () => {

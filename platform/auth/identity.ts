@@ -13,9 +13,17 @@ export const IDENTITY_HEADER = 'x-parley-identity';
 export const ADMIN_SCOPE = 'admin';
 const MAX_AGE_MS = 5 * 60_000;
 
+/** Where a request came from, as the router saw it; audited with every change it causes. */
+export interface RequestOrigin {
+  ip?: string;
+  userAgent?: string;
+  traceId?: string;
+}
+
 interface SignedClaims {
   id: Identity | null;
   requestId: string;
+  origin?: RequestOrigin;
   iat: number;
 }
 
@@ -29,13 +37,15 @@ export function signIdentity(
   identity: Identity | null,
   requestId: string,
   now = Date.now(),
+  origin: RequestOrigin = {},
 ): string {
-  const payload = b64(JSON.stringify({ id: identity, requestId, iat: now } satisfies SignedClaims));
+  const payload = b64(JSON.stringify({ id: identity, requestId, origin, iat: now } satisfies SignedClaims));
   return `${payload}.${mac(secret, payload)}`;
 }
 
 export type VerifyResult =
-  { ok: true; identity: Identity | null; requestId: string } | { ok: false; reason: string };
+  | { ok: true; identity: Identity | null; requestId: string; origin: RequestOrigin }
+  | { ok: false; reason: string };
 
 /** A subgraph accepts a request only when this returns ok: the header is the router's proof. */
 export function verifyIdentity(secret: string, header: string | undefined, now = Date.now()): VerifyResult {
@@ -56,5 +66,5 @@ export function verifyIdentity(secret: string, header: string | undefined, now =
   if (typeof claims.iat !== 'number' || Math.abs(now - claims.iat) > MAX_AGE_MS) {
     return { ok: false, reason: 'expired router signature' };
   }
-  return { ok: true, identity: claims.id, requestId: claims.requestId };
+  return { ok: true, identity: claims.id, requestId: claims.requestId, origin: claims.origin ?? {} };
 }

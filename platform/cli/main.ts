@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { baseEnv, databaseEnv, kafkaEnv, loadConfig } from '../config.ts';
+import { baseEnv, databaseEnv, kafkaEnv, loadConfig, s3Env, sessionsStorageEnv } from '../config.ts';
+import { runRetentionCommand } from './retention.ts';
 import { createDatabase } from '../db/orm.ts';
 import { createLogger } from '../logger.ts';
 import { createKafkaTransport } from '../events/kafka-transport.ts';
@@ -25,13 +26,15 @@ import { createApiKeyStore, routerEntities, routerMigrations } from '../../route
  *   api-key revoke <id>
  *   dlq list <topic> [--limit N] | dlq show <topic> <partition:offset>
  *   dlq replay <topic> (--position P ... | --type T | --consumer C | --all) | dlq purge <topic>
+ *   retention run                            archive old messages to object storage (resumes a stopped run)
  */
 const usage = `usage: npm run parley -- <command>
   migrate
   topics create|verify
   api-key create --user U [--name N] [--scope S]... | api-key revoke ID
   dlq list TOPIC [--limit N] | dlq show TOPIC PARTITION:OFFSET
-  dlq replay TOPIC (--position P... | --type T | --consumer C | --all) | dlq purge TOPIC`;
+  dlq replay TOPIC (--position P... | --type T | --consumer C | --all) | dlq purge TOPIC
+  retention run`;
 
 function progressBar(done: number, total: number) {
   const width = 30;
@@ -121,6 +124,12 @@ async function main(argv: string[]) {
     } finally {
       await transport.stop();
     }
+    return;
+  }
+  if (command === 'retention' && sub === 'run') {
+    // S3 settings only for this command: the others must not need (production) S3 secrets.
+    const storage = loadConfig({ ...s3Env, ...sessionsStorageEnv });
+    console.log(JSON.stringify(await runRetentionCommand(storage, databaseUrl(), logger), null, 2));
     return;
   }
   if (command === 'api-key' && (sub === 'create' || sub === 'revoke')) {

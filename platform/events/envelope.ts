@@ -1,10 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import {
   eventContracts,
   isEventType,
   type EventData,
   type EventType,
 } from '../../schema/events/contracts.ts';
+
+/** Who caused an event and from where; the audit trail records it as given. */
+export interface EventActor {
+  via?: 'jwt' | 'api-key' | 'system';
+  apiKeyId?: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** A changed field's value before and after (absent when created or removed). */
+export type FieldChanges = Record<string, { before?: unknown; after?: unknown }>;
 
 /** CloudEvents-shaped envelope carried as the Kafka message value. */
 export interface EventEnvelope<T extends EventType = EventType> {
@@ -13,9 +25,14 @@ export interface EventEnvelope<T extends EventType = EventType> {
   source: string;
   subject: string;
   time: string;
+  /** The user the event concerns (and the partition key): the actor, or the owner acted upon. */
   userId: string;
   schemaVersion: number;
   data: EventData<T>;
+  actor?: EventActor;
+  requestId?: string;
+  traceId?: string;
+  changes?: FieldChanges;
 }
 
 /** UUIDv7: time-ordered, so ids sort by creation and index well. */
@@ -41,6 +58,10 @@ export function newEvent<T extends EventType>(input: {
   subject: string;
   userId: string;
   data: EventData<T>;
+  actor?: EventActor;
+  requestId?: string;
+  traceId?: string;
+  changes?: FieldChanges;
 }): EventEnvelope<T> {
   return validateEvent({
     id: uuidv7(),
@@ -51,6 +72,23 @@ export function newEvent<T extends EventType>(input: {
 }
 
 export const topicOf = (type: EventType) => eventContracts[type].topic;
+
+const optionalText = z.string().max(1000).optional();
+const envelopeContext = z.object({
+  actor: z
+    .object({
+      via: z.enum(['jwt', 'api-key', 'system']).optional(),
+      apiKeyId: optionalText,
+      ip: optionalText,
+      userAgent: optionalText,
+    })
+    .optional(),
+  requestId: optionalText,
+  traceId: optionalText,
+  changes: z
+    .record(z.string().max(200), z.object({ before: z.unknown().optional(), after: z.unknown().optional() }))
+    .optional(),
+});
 
 /** Checks the envelope and the data against the type's contract; throws InvalidEventError. */
 export function validateEvent(value: unknown): EventEnvelope {
@@ -64,6 +102,12 @@ export function validateEvent(value: unknown): EventEnvelope {
   if (!isEventType(type)) throw new InvalidEventError(`unknown event type "${type}"`);
   if (e.schemaVersion !== 1)
     throw new InvalidEventError(`unsupported schemaVersion ${String(e.schemaVersion)} for ${type}`);
+  const context = envelopeContext.safeParse(e);
+  if (!context.success) {
+    throw new InvalidEventError(
+      `${type} envelope invalid: ${context.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
   const parsed = eventContracts[type].v1.safeParse(e.data);
   if (!parsed.success) {
     throw new InvalidEventError(

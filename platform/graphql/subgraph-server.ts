@@ -5,7 +5,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../auth/identity.ts';
+import { IDENTITY_HEADER, verifyIdentity, type Identity, type RequestOrigin } from '../auth/identity.ts';
 import { ErrorCode, formatError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createOpsHandler, type ReadinessCheck } from '../http/health.ts';
@@ -15,6 +15,7 @@ import { BodyTooLargeError, executeApollo, headerValue, sendJson } from '../http
 export interface SubgraphContext {
   identity: Identity | null;
   requestId: string;
+  origin: RequestOrigin;
   logger: Logger;
 }
 
@@ -79,6 +80,7 @@ export function createSubgraphServer<C extends SubgraphContext>(options: Subgrap
             const base: SubgraphContext = {
               identity: verified.identity,
               requestId,
+              origin: verified.origin,
               logger: log.child({ requestId, userId: verified.identity?.userId }),
             };
             await executeApollo(apollo, req, res, () => Promise.resolve(options.context(base)));

@@ -12,6 +12,8 @@ export const domainTopics: TopicSpec[] = [
   'task-events',
   'reminder-events',
   'notification-events',
+  'security-events',
+  'audit-events',
 ].map((name) => ({ name, partitions: 3, retentionMs: 7 * DAY }));
 
 export const dlqTopicOf = (topic: string) => `dlq.${topic}`;

@@ -17,7 +17,25 @@ export interface ChainedFields {
   entityId: string;
   outcome: string;
   data: unknown;
+  actorKind?: string | null;
+  apiKeyId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+  traceId?: string | null;
+  changes?: unknown;
 }
+
+/** Context fields join the canonical form only when present, so older records keep their hashes. */
+const optionalFields = [
+  'actorKind',
+  'apiKeyId',
+  'ip',
+  'userAgent',
+  'requestId',
+  'traceId',
+  'changes',
+] as const;
 
 /** JSON with object keys sorted at every level, so the same record always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -32,7 +50,11 @@ export function canonicalJson(value: unknown): string {
 export function chainHash(prevHash: string, record: ChainedFields): string {
   // Only the chained fields: a record read back carries its position and hashes too.
   const { id, eventId, occurredAt, actorId, action, entityType, entityId, outcome, data } = record;
+  const context = Object.fromEntries(
+    optionalFields.flatMap((f) => (record[f] === null || record[f] === undefined ? [] : [[f, record[f]]])),
+  );
   const canonical = canonicalJson({
+    ...context,
     id,
     eventId,
     occurredAt: occurredAt.toISOString(),
@@ -52,23 +74,116 @@ export interface ChainedRecord extends ChainedFields {
   hash: string;
 }
 
-export type Verification =
-  | { intact: true; checked: number }
-  | { intact: false; checked: number; firstBrokenRecordId: string; reason: 'hash-mismatch' | 'broken-link' };
-
-/** Walks records in chain order; the first record's stored prevHash anchors the range. */
-export function verifyChain(records: ChainedRecord[]): Verification {
-  let expectedPrev: string | undefined;
-  let checked = 0;
-  for (const record of records) {
-    if (expectedPrev !== undefined && record.prevHash !== expectedPrev) {
-      return { intact: false, checked, firstBrokenRecordId: record.id, reason: 'broken-link' };
-    }
-    if (chainHash(record.prevHash, record) !== record.hash) {
-      return { intact: false, checked, firstBrokenRecordId: record.id, reason: 'hash-mismatch' };
-    }
-    expectedPrev = record.hash;
-    checked += 1;
-  }
-  return { intact: true, checked };
+/** A signed statement over positions [fromPosition, toPosition] of the chain. */
+export interface SignedRange {
+  id: string;
+  fromPosition: string;
+  toPosition: string;
+  firstPrevHash: string;
+  lastHash: string;
+  /** Whether the signature over the statement checks out with the configured public key. */
+  signatureValid: boolean;
 }
+
+export type BreakReason =
+  'hash-mismatch' | 'broken-link' | 'signature-invalid' | 'digest-mismatch' | 'head-mismatch';
+
+export type Verification =
+  | { intact: true; checked: number; digestsChecked: number }
+  | {
+      intact: false;
+      checked: number;
+      digestsChecked: number;
+      firstBrokenRecordId: string | null;
+      firstBrokenPosition: string;
+      brokenDigestId: string | null;
+      reason: BreakReason;
+    };
+
+type Item = { position: bigint; record?: ChainedRecord; segment?: SignedRange };
+
+/**
+ * Walks the chain in position order: present records are recomputed, purged ranges are
+ * bridged by their signed digests, and periodic digests must agree with the records they
+ * cover (which catches a chain rewritten from some point on with fresh hashes). The first
+ * item's stored prevHash anchors the walk.
+ */
+export function verifyTrail(input: {
+  records: ChainedRecord[];
+  purged?: SignedRange[];
+  digests?: SignedRange[];
+}): Verification {
+  const items: Item[] = [
+    ...input.records.map((record) => ({ position: BigInt(record.position), record })),
+    ...(input.purged ?? []).map((segment) => ({ position: BigInt(segment.fromPosition), segment })),
+  ].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  let checked = 0;
+  let digestsChecked = 0;
+  const broken = (
+    reason: BreakReason,
+    position: bigint | string,
+    recordId: string | null,
+    digestId: string | null,
+  ): Verification => ({
+    intact: false,
+    checked,
+    digestsChecked,
+    firstBrokenRecordId: recordId,
+    firstBrokenPosition: String(position),
+    brokenDigestId: digestId,
+    reason,
+  });
+  let expectedPrev: string | undefined;
+  const byPosition = new Map<string, ChainedRecord>();
+  for (const { position, record, segment } of items) {
+    const prevHash = record ? record.prevHash : segment!.firstPrevHash;
+    if (expectedPrev !== undefined && prevHash !== expectedPrev)
+      return broken('broken-link', position, record?.id ?? null, segment?.id ?? null);
+    if (record) {
+      if (chainHash(record.prevHash, record) !== record.hash)
+        return broken('hash-mismatch', position, record.id, null);
+      byPosition.set(record.position, record);
+      expectedPrev = record.hash;
+      checked += 1;
+    } else {
+      if (!segment!.signatureValid) return broken('signature-invalid', position, null, segment!.id);
+      expectedPrev = segment!.lastHash;
+      digestsChecked += 1;
+    }
+  }
+  for (const digest of input.digests ?? []) {
+    if (!digest.signatureValid) return broken('signature-invalid', digest.toPosition, null, digest.id);
+    const first = byPosition.get(digest.fromPosition);
+    const last = byPosition.get(digest.toPosition);
+    if (first && first.prevHash !== digest.firstPrevHash)
+      return broken('digest-mismatch', digest.fromPosition, first.id, digest.id);
+    if (last && last.hash !== digest.lastHash)
+      return broken('digest-mismatch', digest.toPosition, last.id, digest.id);
+    digestsChecked += 1;
+  }
+  return { intact: true, checked, digestsChecked };
+}
+
+/**
+ * The newest link must be the chain head the writer recorded: deleting the newest records
+ * leaves no broken link behind, but it leaves the head pointing past them.
+ */
+export function checkHead(
+  verification: Verification,
+  head: { position: string; hash: string },
+  newest: { position: string; hash: string } | undefined,
+): Verification {
+  if (!verification.intact || head.position === '0') return verification;
+  if (newest?.position === head.position && newest.hash === head.hash) return verification;
+  return {
+    ...verification,
+    intact: false,
+    firstBrokenRecordId: null,
+    firstBrokenPosition: head.position,
+    brokenDigestId: null,
+    reason: 'head-mismatch',
+  };
+}
+
+/** The records alone (no digests): what a range without any signed digest can prove. */
+export const verifyChain = (records: ChainedRecord[]) => verifyTrail({ records });

@@ -37,7 +37,74 @@ export class AuditHashChain extends Migration {
   }
 }
 
+/**
+ * Who and from where (actor kind, API key, IP, user agent, request and trace ids), what changed
+ * (redacted before/after), and a full-text index over the record for admin search.
+ */
+export class AuditContext extends Migration {
+  override up(): void {
+    this.addSql(`alter table audit.records
+      add column actor_kind text not null default 'system',
+      add column api_key_id text,
+      add column ip text,
+      add column user_agent text,
+      add column request_id text,
+      add column trace_id text,
+      add column changes jsonb`);
+    this.addSql(`alter table audit.records add column search tsvector generated always as (
+      to_tsvector('simple',
+        action || ' ' || entity_type || ' ' || entity_id || ' ' || actor_id || ' ' ||
+        coalesce(ip, '') || ' ' || data::text || ' ' || coalesce(changes::text, ''))) stored`);
+    this.addSql('create index records_search on audit.records using gin (search)');
+    this.addSql(
+      'create index records_action_time on audit.records (action text_pattern_ops, occurred_at desc)',
+    );
+    this.addSql('create index records_entity_time on audit.records (entity_id, occurred_at desc, id desc)');
+    // Failures and denials are rare and looked for often: a small index of their own.
+    this.addSql(
+      "create index records_unsuccessful_time on audit.records (outcome, occurred_at desc, id desc) where outcome <> 'success'",
+    );
+  }
+}
+
+/**
+ * Signed digests over ranges of the chain (periodic, and one per purged range so the chain
+ * stays verifiable after its records are gone) and legal holds that exempt records from purge.
+ */
+export class AuditDigestsAndHolds extends Migration {
+  override up(): void {
+    this.addSql(`create table audit.digests (
+      id uuid primary key,
+      kind text not null check (kind in ('periodic', 'purge')),
+      from_position bigint not null,
+      to_position bigint not null check (to_position >= from_position),
+      first_prev_hash text not null,
+      last_hash text not null,
+      record_count bigint not null,
+      from_time timestamptz not null,
+      to_time timestamptz not null,
+      created_at timestamptz not null,
+      key_id text not null,
+      signature text not null)`);
+    this.addSql('create index digests_kind_to on audit.digests (kind, to_position desc)');
+    this.addSql('create index digests_time on audit.digests (from_time, to_time)');
+    this.addSql(`create table audit.legal_holds (
+      id uuid primary key,
+      actor_id text,
+      entity_type text,
+      entity_id text,
+      reason text not null,
+      placed_by text not null,
+      placed_at timestamptz not null,
+      released_by text,
+      released_at timestamptz,
+      check (actor_id is not null or entity_type is not null or entity_id is not null))`);
+  }
+}
+
 export const auditMigrations = [
   { name: '0001_audit_init', class: AuditInit },
   { name: '0002_audit_hash_chain', class: AuditHashChain },
+  { name: '0003_audit_context', class: AuditContext },
+  { name: '0004_audit_digests_and_holds', class: AuditDigestsAndHolds },
 ];

@@ -1,14 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { raw, type EntityManager } from '@mikro-orm/postgresql';
 import { GraphQLScalarType } from 'graphql';
-import { requireAdmin, requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
+import {
+  requireAdminAudited,
+  requireUser,
+  type DomainContext,
+} from '../../platform/graphql/subgraph-service.ts';
 import { decodeCursor, pageSize, toPage } from '../../platform/graphql/pagination.ts';
 import { DateTime } from '../../platform/graphql/scalars.ts';
-import { badInput } from '../../platform/errors.ts';
-import { AuditRecord } from './entities.ts';
-import { verifyChain, type Verification } from './chain.ts';
+import { badInput, notFound } from '../../platform/errors.ts';
+import type { ObjectStore } from '../../platform/objects.ts';
+import { AuditRecord, LegalHold } from './entities.ts';
+import { checkHead, verifyTrail, type Verification } from './chain.ts';
+import { DIGEST_COLUMNS, signPeriodicDigest, signedRanges, statementOf, type DigestRow } from './digests.ts';
+import { purgeBefore } from './purge.ts';
+import { exportRecords, type ExportFormat } from './export.ts';
+import type { AuditSigner } from './signing.ts';
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const AUDIT_LIMITS = { holdReason: 1000, text: { min: 2, max: 200 } };
 
 export interface AuditFilter {
   actorId?: string;
@@ -21,15 +33,16 @@ export interface AuditFilter {
   text?: string;
 }
 
-/** The record filter as a MikroORM query (no cursor), shared by the page and its total count. */
+/** The record filter as a MikroORM query (no cursor); build it afresh for every query. */
 function whereOf(filter: AuditFilter) {
   if (filter.action !== undefined && !/^[a-z.*-]{1,100}$/.test(filter.action))
     throw badInput('action', 'Invalid action filter');
-  if (filter.text !== undefined && (filter.text.length < 2 || filter.text.length > 200))
-    throw badInput('text', 'text must be 2 to 200 characters');
+  const { min, max } = AUDIT_LIMITS.text;
+  if (filter.text !== undefined && (filter.text.length < min || filter.text.length > max))
+    throw badInput('text', `text must be ${min} to ${max} characters`);
   if (filter.from && filter.to && filter.to < filter.from) throw badInput('to', 'to must not be before from');
   const action = filter.action?.endsWith('*') ? { $like: `${filter.action.slice(0, -1)}%` } : filter.action;
-  const escaped = filter.text?.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const text = filter.text;
   return {
     ...(filter.actorId ? { actorId: filter.actorId } : {}),
     ...(action ? { action } : {}),
@@ -44,13 +57,17 @@ function whereOf(filter: AuditFilter) {
           },
         }
       : {}),
-    ...(escaped
+    // A fresh raw fragment per call: MikroORM recognises a raw key only once.
+    // With an actor or entity id the btree index already narrows to a few hundred rows, and
+    // checking the text on those beats intersecting them with a GIN scan of a common word
+    // (17 ms → 4 ms on 1M records); `|| ''::tsvector` keeps the planner off the GIN index.
+    ...(text
       ? {
-          $or: [
-            { action: { $ilike: `%${escaped}%` } },
-            { entityId: { $ilike: `%${escaped}%` } },
-            { actorId: { $ilike: `%${escaped}%` } },
-          ],
+          [raw(
+            (alias: string) =>
+              `${filter.actorId || filter.entityId ? `(${alias}.search || ''::tsvector)` : `${alias}.search`} @@ websearch_to_tsquery('simple', ?)`,
+            [text],
+          )]: [],
         }
       : {}),
   };
@@ -77,49 +94,230 @@ async function search(em: EntityManager, filter: AuditFilter, first?: number, af
       : where,
     { orderBy: { occurredAt: 'desc', id: 'desc' }, limit: size + 1 },
   );
-  return { ...toPage(rows, size, (r) => r.occurredAt), where };
+  return { ...toPage(rows, size, (r) => r.occurredAt), filter };
 }
 
-export const auditResolvers: GraphQLResolverMap<DomainContext> = {
-  DateTime,
-  JSON: JSONScalar,
-  Query: {
-    verifyAuditTrail: async (_: unknown, args: { from: Date; to: Date }, ctx: DomainContext) => {
-      requireAdmin(ctx);
-      if (args.to < args.from) throw badInput('to', 'to must not be before from');
-      const rows = await ctx.em.find(
-        AuditRecord,
-        { occurredAt: { $gte: args.from, $lte: args.to }, position: { $ne: null } },
-        { orderBy: { position: 'asc' } },
-      );
-      return verifyChain(
-        rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
-      );
-    },
-    auditRecords: (
-      _: unknown,
-      args: AuditFilter & { first?: number; after?: string },
-      ctx: DomainContext,
-    ) => {
-      requireAdmin(ctx);
-      const { first, after, ...filter } = args;
-      return search(ctx.em, filter, first, after);
-    },
-  },
-  AuditRecordConnection: {
-    // Counted only when asked for: the count scans every matching record.
-    totalCount: (connection: { where: ReturnType<typeof whereOf> }, _: unknown, ctx: DomainContext) =>
-      ctx.em.count(AuditRecord, connection.where),
-  },
-  AuditVerification: {
-    firstBrokenRecordId: (v: Verification) => (v.intact ? null : v.firstBrokenRecordId),
-    reason: (v: Verification) => (v.intact ? null : v.reason),
-  },
-  User: {
-    __resolveReference: (ref: { id: string }) => ref,
-    activity: (user: { id: string }, args: { first?: number; after?: string }, ctx: DomainContext) =>
-      requireUser(ctx).userId === user.id
-        ? search(ctx.em, { actorId: user.id }, args.first, args.after)
-        : { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
-  },
+const digestNode = (row: DigestRow) => {
+  const digest = {
+    ...row,
+    fromTime: new Date(row.fromTime),
+    toTime: new Date(row.toTime),
+    createdAt: new Date(row.createdAt),
+  };
+  return { ...digest, statement: statementOf(digest) };
 };
+
+function validHold(input: {
+  actorId?: string | null;
+  entityType?: string | null;
+  entityId?: string | null;
+  reason: string;
+}) {
+  if (!input.actorId && !input.entityType && !input.entityId)
+    throw badInput('input', 'A legal hold needs at least one of actorId, entityType, entityId');
+  const reason = input.reason.trim();
+  if (reason.length < 1 || reason.length > AUDIT_LIMITS.holdReason)
+    throw badInput('reason', `reason must be 1 to ${AUDIT_LIMITS.holdReason} characters`);
+  return { ...input, reason };
+}
+
+export interface AuditResolverDeps {
+  signer: AuditSigner;
+  objects: ObjectStore;
+  retentionDays: number;
+}
+
+export function createAuditResolvers(deps: AuditResolverDeps): GraphQLResolverMap<DomainContext> {
+  const { signer } = deps;
+  return {
+    DateTime,
+    JSON: JSONScalar,
+    Query: {
+      verifyAuditTrail: async (_: unknown, args: { from: Date; to: Date }, ctx: DomainContext) => {
+        await requireAdminAudited(ctx, 'verifyAuditTrail');
+        if (args.to < args.from) throw badInput('to', 'to must not be before from');
+        const rows = await ctx.em.find(
+          AuditRecord,
+          { occurredAt: { $gte: args.from, $lte: args.to }, position: { $ne: null } },
+          { orderBy: { position: 'asc' } },
+        );
+        const verification = verifyTrail({
+          records: rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
+          purged: await signedRanges(ctx.em, signer, 'purge', args.from, args.to),
+          digests: await signedRanges(ctx.em, signer, 'periodic', args.from, args.to),
+        });
+        const [ends] = await ctx.em.getConnection().execute<
+          {
+            headPosition: string;
+            headHash: string;
+            newestPosition: string | null;
+            newestHash: string | null;
+          }[]
+        >(
+          `select h.position::text as "headPosition", h.hash as "headHash", n.position::text as "newestPosition",
+             n.hash as "newestHash"
+           from audit.chain_head h left join lateral (
+             select position, hash from audit.records
+             union all select to_position, last_hash from audit.digests where kind = 'purge'
+             order by 1 desc limit 1) n on true`,
+        );
+        return checkHead(
+          verification,
+          { position: ends!.headPosition, hash: ends!.headHash },
+          ends!.newestPosition ? { position: ends!.newestPosition, hash: ends!.newestHash! } : undefined,
+        );
+      },
+      auditRecords: async (
+        _: unknown,
+        args: AuditFilter & { first?: number; after?: string },
+        ctx: DomainContext,
+      ) => {
+        await requireAdminAudited(ctx, 'auditRecords');
+        const { first, after, ...filter } = args;
+        return search(ctx.em, filter, first, after);
+      },
+      auditSigningKey: (_: unknown, __: unknown, ctx: DomainContext) => {
+        requireUser(ctx);
+        return { keyId: signer.keyId, algorithm: signer.algorithm, publicKeyPem: signer.publicKeyPem };
+      },
+      auditDigests: async (_: unknown, args: { first?: number; after?: string }, ctx: DomainContext) => {
+        await requireAdminAudited(ctx, 'auditDigests');
+        const size = pageSize(args.first, 50);
+        const cursor = decodeCursor(args.after);
+        const rows = await ctx.em.getConnection().execute<DigestRow[]>(
+          `select ${DIGEST_COLUMNS} from audit.digests
+           ${cursor ? 'where (created_at, id) < (?, ?)' : ''} order by created_at desc, id desc limit ?`,
+          cursor ? [cursor.time, cursor.id, size + 1] : [size + 1],
+        );
+        return toPage(rows.map(digestNode), size, (node) => node.createdAt);
+      },
+      legalHolds: async (_: unknown, __: unknown, ctx: DomainContext) => {
+        await requireAdminAudited(ctx, 'legalHolds');
+        return ctx.em.find(LegalHold, {}, { orderBy: { placedAt: 'desc' }, limit: 1000 });
+      },
+    },
+    Mutation: {
+      signAuditDigest: async (_: unknown, __: unknown, ctx: DomainContext) => {
+        await requireAdminAudited(ctx, 'signAuditDigest');
+        const row = await ctx.em.transactional((em) => signPeriodicDigest(em, signer));
+        return row ? digestNode(row) : null;
+      },
+      placeLegalHold: async (
+        _: unknown,
+        { input }: { input: { actorId?: string; entityType?: string; entityId?: string; reason: string } },
+        ctx: DomainContext,
+      ) => {
+        const admin = await requireAdminAudited(ctx, 'placeLegalHold');
+        const valid = validHold(input);
+        const hold = ctx.em.create(LegalHold, {
+          id: randomUUID(),
+          actorId: valid.actorId ?? null,
+          entityType: valid.entityType ?? null,
+          entityId: valid.entityId ?? null,
+          reason: valid.reason,
+          placedBy: admin.userId,
+          placedAt: new Date(),
+        });
+        ctx.emit('audit.legal-hold-placed', hold.id, {
+          holdId: hold.id,
+          actorId: hold.actorId ?? null,
+          entityType: hold.entityType ?? null,
+          entityId: hold.entityId ?? null,
+          reason: hold.reason,
+        });
+        await ctx.commit();
+        return hold;
+      },
+      releaseLegalHold: async (_: unknown, { id }: { id: string }, ctx: DomainContext) => {
+        const admin = await requireAdminAudited(ctx, 'releaseLegalHold');
+        const hold = /^[0-9a-f-]{36}$/i.test(id) ? await ctx.em.findOne(LegalHold, { id }) : null;
+        if (!hold) throw notFound('LegalHold');
+        if (hold.releasedAt) return hold;
+        hold.releasedAt = new Date();
+        hold.releasedBy = admin.userId;
+        ctx.emit(
+          'audit.legal-hold-released',
+          hold.id,
+          { holdId: hold.id },
+          {
+            changes: { releasedAt: { before: null, after: hold.releasedAt.toISOString() } },
+          },
+        );
+        await ctx.commit();
+        return hold;
+      },
+      purgeAuditRecords: async (_: unknown, args: { before?: Date | null }, ctx: DomainContext) => {
+        const admin = await requireAdminAudited(ctx, 'purgeAuditRecords');
+        const before = args.before ?? new Date(Date.now() - deps.retentionDays * DAY_MS);
+        if (before > new Date()) throw badInput('before', 'before must not be in the future');
+        return ctx.em.transactional((em) =>
+          purgeBefore(em, signer, { before, actorId: admin.userId, always: true }),
+        );
+      },
+      exportAuditRecords: async (
+        _: unknown,
+        args: { format: ExportFormat; filter?: Record<string, unknown> | null },
+        ctx: DomainContext,
+      ) => {
+        await requireAdminAudited(ctx, 'exportAuditRecords');
+        const { format } = args;
+        // An explicit null in the input means "no filter on that field".
+        const filter = Object.fromEntries(
+          Object.entries(args.filter ?? {}).filter(([, v]) => v !== null && v !== undefined),
+        ) as AuditFilter;
+        whereOf(filter); // validates before anything is uploaded
+        const result = await exportRecords({
+          fork: () => ctx.em.fork(),
+          objects: deps.objects,
+          signer,
+          where: () => whereOf(filter),
+          format,
+        });
+        const { statement } = result;
+        ctx.emit('audit.exported', statement.exportId, {
+          exportId: statement.exportId,
+          format,
+          recordCount: statement.recordCount,
+          sha256: statement.sha256,
+          filter: JSON.parse(JSON.stringify(filter)) as Record<string, unknown>,
+        });
+        await ctx.commit();
+        return {
+          url: result.url,
+          expiresAt: result.expiresAt,
+          recordCount: statement.recordCount,
+          sha256: statement.sha256,
+          statement,
+          signature: result.signature,
+        };
+      },
+    },
+    AuditRecordConnection: {
+      // Counted only when asked for: the count scans every matching record.
+      totalCount: (connection: { filter: AuditFilter }, _: unknown, ctx: DomainContext) =>
+        ctx.em.count(AuditRecord, whereOf(connection.filter)),
+    },
+    AuditRecord: {
+      actor: (r: AuditRecord) => ({
+        id: r.actorId,
+        kind: r.actorKind,
+        apiKeyId: r.apiKeyId,
+        ip: r.ip,
+        userAgent: r.userAgent,
+      }),
+    },
+    AuditVerification: {
+      firstBrokenRecordId: (v: Verification) => (v.intact ? null : v.firstBrokenRecordId),
+      firstBrokenPosition: (v: Verification) => (v.intact ? null : v.firstBrokenPosition),
+      brokenDigestId: (v: Verification) => (v.intact ? null : v.brokenDigestId),
+      reason: (v: Verification) => (v.intact ? null : v.reason),
+    },
+    User: {
+      __resolveReference: (ref: { id: string }) => ref,
+      activity: (user: { id: string }, args: { first?: number; after?: string }, ctx: DomainContext) =>
+        requireUser(ctx).userId === user.id
+          ? search(ctx.em, { actorId: user.id }, args.first, args.after)
+          : { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
+    },
+  };
+}

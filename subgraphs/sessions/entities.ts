@@ -2,6 +2,15 @@ import { defineEntity, p } from '@mikro-orm/postgresql';
 import { OutboxEvent } from '../../platform/events/outbox.ts';
 import { ProcessedEvent } from '../../platform/events/consumer.ts';
 
+/** One retrieved chunk of RAG context stored with a message. */
+export interface RetrievedChunk {
+  sourceId: string;
+  uri: string | null;
+  title: string | null;
+  snippet: string;
+  score: number;
+}
+
 export const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'sessions',
@@ -9,6 +18,15 @@ export const SessionSchema = defineEntity({
     id: p.uuid().primary(),
     ownerId: p.string().index(),
     title: p.string(),
+    favorite: p.boolean().default(false),
+    archivedAt: p.datetime().nullable(),
+    /** Soft delete: the session is hidden and purged after the grace period unless restored. */
+    deletedAt: p.datetime().nullable(),
+    tags: p.array().default([]),
+    /** Position of the session's last message; bumped under the row lock so positions commit in order. */
+    messageSeq: p.integer().default(0),
+    forkedFromSessionId: p.uuid().nullable(),
+    forkedFromMessageId: p.uuid().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()
@@ -29,6 +47,14 @@ export const MessageSchema = defineEntity({
     role: p.string(),
     content: p.text(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** 1-based position within the session: the stable cursor key. */
+    seq: p.integer(),
+    idempotencyKey: p.string().nullable(),
+    parentId: p.uuid().nullable(),
+    tokenCount: p.integer().nullable(),
+    metadata: p.json<Record<string, unknown>>().nullable(),
+    context: p.json<RetrievedChunk[]>().nullable(),
+    // `embedding` (real[]) and `search_tsv` are written and read by SQL only (search.ts).
   },
 });
 export class Message extends MessageSchema.class {}

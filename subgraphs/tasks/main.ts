@@ -1,4 +1,4 @@
 import { runSubgraph } from '../../platform/graphql/run-subgraph.ts';
 import { tasksSubgraph } from './definition.ts';
 
-runSubgraph(tasksSubgraph, (config) => config.TASKS_PORT);
+runSubgraph('tasks', tasksSubgraph, (config) => config.TASKS_PORT);

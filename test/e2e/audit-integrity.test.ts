@@ -77,10 +77,29 @@ describe('the audit trail: search and tamper evidence', () => {
     });
     expect((await q('entityType: "session", outcome: success, actorId: "alice"')).totalCount).toBe(1);
     expect((await q('action: "message.*", first: 1')).totalCount).toBe(2);
-    expect((await q('text: "SESSION.CR"')).totalCount).toBe(1);
+    expect((await q('text: "session.created"')).totalCount).toBe(1);
+    expect((await q('text: "AUDITED"')).totalCount).toBe(1); // the title, inside the event data
+    expect((await q('text: "two"')).totalCount).toBe(1); // a message preview
+    expect((await q('text: "message -two"')).totalCount).toBe(1);
+    expect((await q('text: "two", actorId: "alice"')).totalCount).toBe(1); // text checked on the actor's rows
+    expect((await q('text: "two", actorId: "bob"')).totalCount).toBe(0);
     expect((await q('from: "2099-01-01T00:00:00Z"')).totalCount).toBe(0);
     const bad = await stack.gql(admin, '{ auditRecords(text: "x") { totalCount } }');
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
+  });
+
+  it('records who acted, how they authenticated, from where and in which request', async () => {
+    const result = await stack.gql<{
+      auditRecords: { edges: { node: { actor: Record<string, unknown>; requestId: string | null } }[] };
+    }>(
+      admin,
+      '{ auditRecords(action: "session.created") { edges { node { actor { id kind ip userAgent } requestId } } } }',
+    );
+    const node = result.data!.auditRecords.edges[0]!.node;
+    expect(node.actor).toMatchObject({ id: 'alice', kind: 'jwt' });
+    expect(node.actor.ip).toMatch(/127\.0\.0\.1|::1/);
+    expect(node.actor.userAgent).toEqual(expect.any(String));
+    expect(node.requestId).toEqual(expect.any(String));
   });
 
   it('detects a record edited with SQL, and names it', async () => {
@@ -111,6 +130,13 @@ describe('the audit trail: search and tamper evidence', () => {
       firstBrokenRecordId: third!.id,
       reason: 'broken-link',
     });
+  });
+
+  it('detects the newest record deleted with SQL through the chain head', async () => {
+    const newest = (await records()).at(-1)!;
+    await sql.query('delete from audit.records where id = $1', [newest.id]);
+    const result = await verify();
+    expect(result.intact).toBe(false);
   });
 
   it('lets only the admin scope verify', async () => {

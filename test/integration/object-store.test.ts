@@ -31,6 +31,28 @@ describe('the object store on a real S3-compatible server', () => {
     );
   });
 
+  it('streams a body of unknown length in parts and stores it byte for byte', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    async function* body() {
+      for (let i = 0; i < 17; i += 1) yield Buffer.concat([chunk, Buffer.from(String(i))]);
+    }
+    const expected = createHash('sha256');
+    for await (const part of body()) expected.update(part);
+    expect(await store.putStream('exports/big.ndjson', body())).toEqual({ parts: 3 });
+    const stored = await store.get('exports/big.ndjson');
+    expect(stored.length).toBe(17 * (1024 * 1024) + 24);
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(expected.digest('hex'));
+  });
+
+  it('stores a small streamed body with one plain upload', async () => {
+    async function* body() {
+      yield 'a\n';
+      yield 'b\n';
+    }
+    expect(await store.putStream('exports/small.ndjson', body())).toEqual({ bytes: 4 });
+    expect((await store.get('exports/small.ndjson')).toString()).toBe('a\nb\n');
+  });
+
   it('reports a missing object as absent rather than as a failure', async () => {
     expect(await store.stat('attachments/never-uploaded')).toBeNull();
     expect(store.breaker.state()).toBe('closed');

@@ -58,21 +58,31 @@ async function createTemplate() {
  */
 async function warmUpKafka(brokers: string) {
   const logger = createLogger({ service: 'test-setup', level: 'silent' });
-  const transport = createKafkaTransport({
-    brokers: [brokers],
-    clientId: 'warm-up',
-    topicPrefix: 'warmup.',
-    logger,
-  });
-  await transport.ensureTopics(domainTopics.slice(0, 1), 'create');
-  const sub = await transport.subscribe({
-    groupId: 'warm-up',
-    topics: [domainTopics[0]!.name],
-    fromBeginning: false,
-    handle: async () => undefined,
-  });
-  await sub.stop();
-  await transport.stop();
+  // On a loaded machine the coordinator may still be loading or moving: retry a while.
+  for (let attempt = 1; ; attempt += 1) {
+    const transport = createKafkaTransport({
+      brokers: [brokers],
+      clientId: 'warm-up',
+      topicPrefix: 'warmup.',
+      logger,
+    });
+    try {
+      await transport.ensureTopics(domainTopics.slice(0, 1), 'create');
+      const sub = await transport.subscribe({
+        groupId: 'warm-up',
+        topics: [domainTopics[0]!.name],
+        fromBeginning: false,
+        handle: async () => undefined,
+      });
+      await sub.stop();
+      return;
+    } catch (error) {
+      if (attempt >= 30) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      await transport.stop().catch(() => undefined);
+    }
+  }
 }
 
 export default async function globalSetup() {

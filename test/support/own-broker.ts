@@ -13,17 +13,17 @@ const portFree = (port: number) =>
       .listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 
-/** A port whose next `span - 1` ports are free too (client, controller, internal listener). */
+/**
+ * A port whose next `span - 1` ports are free too (client, controller, internal listener),
+ * below the kernel's ephemeral range (32768+): a broker that is stopped and restarted must
+ * find its ports still free, and an ephemeral port can be taken meanwhile by any outgoing
+ * connection (a CI run once lost its controller port that way).
+ */
 async function freePorts(span: number): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const rest = await Promise.all(Array.from({ length: span - 1 }, (_, i) => portFree(port + i + 1)));
-    if (rest.every(Boolean)) return port;
+    const port = 20000 + span * Math.floor(Math.random() * Math.floor(12000 / span));
+    const free = await Promise.all(Array.from({ length: span }, (_, i) => portFree(port + i)));
+    if (free.every(Boolean)) return port;
   }
 }
 

@@ -1,0 +1,114 @@
+import pg from 'pg';
+import { machine, percentile, startBenchStack } from './support.ts';
+
+/**
+ * `npm run bench:audit`: admin search latency through the router over BENCH_AUDIT_RECORDS
+ * (default 1,000,000) audit records. The records are bulk-inserted with SQL (realistic
+ * spread: 2,000 actors, 12 actions, 90 days, 1 % denied); their hashes are not a valid
+ * chain, which search does not look at. Each query shape runs BENCH_REQUESTS times with
+ * BENCH_CONCURRENCY in flight; target p95 <= 100 ms.
+ */
+const RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+
+const stack = await startBenchStack('audit');
+const sql = new pg.Client({ connectionString: stack.databaseUrl });
+await sql.connect();
+const lines: string[] = [`machine: ${machine()}; Postgres on the same box; whole stack in one Node process`];
+
+try {
+  const seedStart = Date.now();
+  for (let from = 1; from <= RECORDS; from += 100_000) {
+    const to = Math.min(RECORDS, from + 99_999);
+    await sql.query(
+      `insert into audit.records (id, event_id, occurred_at, actor_id, action, entity_type, entity_id, outcome,
+         data, actor_kind, ip, user_agent, request_id, position, prev_hash, hash)
+       select gen_random_uuid(), gen_random_uuid(),
+         now() - (random() * interval '90 days'),
+         'user-' || (i % 2000),
+         (array['session.created','session.renamed','message.added','task.created','task.completed',
+                'task.updated','task.deleted','session.archived','session.deleted','attachment.ready',
+                'security.access-denied','security.auth-failed'])[1 + (i % 12)],
+         (array['session','session','message','task','task','task','task','session','session','attachment',
+                'task','credential'])[1 + (i % 12)],
+         md5(i::text),
+         case when i % 100 = 0 then 'denied' when i % 97 = 0 then 'failure' else 'success' end,
+         jsonb_build_object('title', 'topic ' || (i % 5000) || ' ' || md5((i * 7)::text)),
+         'jwt', '10.0.' || (i % 250) || '.' || (i % 200), 'bench-agent', md5((i * 3)::text),
+         i, md5((i - 1)::text), md5(i::text)
+       from generate_series($1::bigint, $2::bigint) as i`,
+      [from, to],
+    );
+  }
+  await sql.query(`update audit.chain_head set position = $1`, [RECORDS]);
+  // Steady state of a live table: hint bits set and the visibility map current, as
+  // autovacuum leaves it; otherwise the first reads after a bulk load pay for the writes.
+  await sql.query('vacuum (analyze) audit.records');
+  // Flush the load's dirty pages now, not during the first measured shape.
+  await sql.query('checkpoint');
+  lines.push(
+    `seeded ${RECORDS.toLocaleString('en')} records in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`,
+  );
+
+  const admin = await stack.token('bench-auditor', ['admin']);
+  const entity = (await sql.query<{ id: string }>('select md5(4242::text) as id')).rows[0]!.id;
+  const recent = new Date(Date.now() - 7 * 24 * 3600_000).toISOString();
+  const shapes: [string, string][] = [
+    ['newest 50, no filter', '{ auditRecords(first: 50) { edges { node { id action } } } }'],
+    ['by actor', '{ auditRecords(first: 50, actorId: "user-42") { edges { node { id } } } }'],
+    [
+      'by actor + total count',
+      '{ auditRecords(first: 50, actorId: "user-42") { totalCount edges { node { id } } } }',
+    ],
+    ['action prefix task.*', '{ auditRecords(first: 50, action: "task.*") { edges { node { id } } } }'],
+    ['by entity id', `{ auditRecords(first: 50, entityId: "${entity}") { edges { node { id } } } }`],
+    [
+      'denied in the last 7 days',
+      `{ auditRecords(first: 50, outcome: denied, from: "${recent}") { edges { node { id } } } }`,
+    ],
+    ['free text (one word)', '{ auditRecords(first: 50, text: "topic 4242") { edges { node { id } } } }'],
+    [
+      'free text + actor',
+      '{ auditRecords(first: 50, text: "task.created", actorId: "user-3") { edges { node { id } } } }',
+    ],
+    ['second page (cursor)', 'SECOND_PAGE'],
+  ];
+  const first = (await stack.gql(admin, '{ auditRecords(first: 50) { pageInfo { endCursor } } }')).data as {
+    auditRecords: { pageInfo: { endCursor: string } };
+  };
+  const cursor = first.auditRecords.pageInfo.endCursor;
+  lines.push(`queries: ${REQUESTS} each, ${CONCURRENCY} in flight, through the router (admin token)`);
+  for (const [name, rawQuery] of shapes) {
+    const query =
+      rawQuery === 'SECOND_PAGE'
+        ? `{ auditRecords(first: 50, after: "${cursor}") { edges { node { id } } } }`
+        : rawQuery;
+    for (let i = 0; i < 20; i += 1) {
+      const warm = await stack.gql(admin, query);
+      if (warm.errors) throw new Error(`${name}: ${JSON.stringify(warm.errors)}`);
+    }
+    const latencies: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < REQUESTS) {
+          next += 1;
+          const t0 = performance.now();
+          const result = await stack.gql(admin, query);
+          latencies.push(performance.now() - t0);
+          if (result.errors) throw new Error(`${name}: ${JSON.stringify(result.errors)}`);
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const p95 = percentile(latencies, 95);
+    lines.push(
+      `${name.padEnd(28)} p50 ${percentile(latencies, 50).toFixed(1)} ms  p95 ${p95.toFixed(1)} ms  p99 ${percentile(latencies, 99).toFixed(1)} ms  ${p95 <= 100 ? 'target met' : 'TARGET NOT MET'}`,
+    );
+  }
+} finally {
+  await sql.end();
+  await stack.stop();
+}
+console.log(lines.join('\n'));
