@@ -107,7 +107,13 @@ export function createSubscriptionEngine(deps: {
     }
   }
 
-  async function* stream(
+  /**
+   * A listener's stream. graphql-ws calls return() when the client goes away, but an async
+   * generator waiting inside an await only sees return() after its next yield; so closing
+   * unregisters the listener and wakes the wait at once, or a quiet user's dropped
+   * connections would stay registered until their next event.
+   */
+  function stream(
     listener: Omit<Listener, 'push'>,
     document: DocumentNode,
     identity: Identity,
@@ -116,6 +122,7 @@ export function createSubscriptionEngine(deps: {
   ): AsyncGenerator<ExecutionResult> {
     const queue: EventEnvelope[] = [];
     let wake: (() => void) | undefined;
+    let closed = false;
     const registered: Listener = {
       ...listener,
       push(event) {
@@ -123,53 +130,85 @@ export function createSubscriptionEngine(deps: {
         wake?.();
       },
     };
-    const set = listenersByUser.get(listener.userId) ?? new Set();
-    set.add(registered);
-    listenersByUser.set(listener.userId, set);
+    const unregister = () => {
+      const set = listenersByUser.get(listener.userId);
+      set?.delete(registered);
+      if (set?.size === 0) listenersByUser.delete(listener.userId);
+    };
+    const close = () => {
+      closed = true;
+      unregister();
+      wake?.();
+    };
     const load = (key: string) => deps.execute(document, { ...variables, __parleyKey: key }, identity);
     const resume = listener.binding.resume;
-    // Highest position delivered: live events at or below it (replayed, or republished) are skipped.
-    let delivered = -Infinity;
-    try {
-      const after = resume ? listener.args[resume.argument] : undefined;
-      if (resume && typeof after === 'string') {
-        // The listener is registered first, so what arrives during the replay waits in the queue.
-        const missed = parse(resume.missedQuery);
-        let cursor = after;
-        for (;;) {
-          const page = await deps.execute(missed, { after: cursor }, identity);
-          if (page.errors) {
-            yield { errors: page.errors };
-            return;
+
+    async function* run(): AsyncGenerator<ExecutionResult> {
+      if (closed) return;
+      const set = listenersByUser.get(listener.userId) ?? new Set();
+      set.add(registered);
+      listenersByUser.set(listener.userId, set);
+      // Highest position delivered: live events at or below it (replayed, or republished) are skipped.
+      let delivered = -Infinity;
+      try {
+        const after = resume ? listener.args[resume.argument] : undefined;
+        if (resume && typeof after === 'string') {
+          // The listener is registered first, so what arrives during the replay waits in the queue.
+          const missed = parse(resume.missedQuery);
+          let cursor = after;
+          while (!closed) {
+            const page = await deps.execute(missed, { after: cursor }, identity);
+            if (page.errors) {
+              yield { errors: page.errors };
+              return;
+            }
+            const items = (page.data?.missed ?? []) as { key: string; position: string }[];
+            for (const item of items) {
+              const result = await load(item.key);
+              delivered = Math.max(delivered, Number(item.position));
+              if (result.data && result.data[responseKey] === null && !result.errors) continue;
+              yield result;
+            }
+            if (items.length < resume.pageSize) break;
+            cursor = items.at(-1)!.position;
           }
-          const items = (page.data?.missed ?? []) as { key: string; position: string }[];
-          for (const item of items) {
-            const result = await load(item.key);
-            delivered = Math.max(delivered, Number(item.position));
-            if (result.data && result.data[responseKey] === null && !result.errors) continue;
-            yield result;
+        }
+        while (!closed) {
+          while (queue.length === 0 && !closed) await new Promise<void>((resolve) => (wake = resolve));
+          const event = queue.shift();
+          if (!event) return;
+          if (resume) {
+            const position = resume.positionOf(event);
+            if (position <= delivered) continue;
+            delivered = position;
           }
-          if (items.length < resume.pageSize) break;
-          cursor = items.at(-1)!.position;
+          const result = await load(listener.binding.keyOf(event));
+          // An entity that is gone (or not the subscriber's) yields nothing rather than an error.
+          if (result.data && result.data[responseKey] === null && !result.errors) continue;
+          yield result;
         }
+      } finally {
+        unregister();
       }
-      for (;;) {
-        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        const event = queue.shift()!;
-        if (resume) {
-          const position = resume.positionOf(event);
-          if (position <= delivered) continue;
-          delivered = position;
-        }
-        const result = await load(listener.binding.keyOf(event));
-        // An entity that is gone (or not the subscriber's) yields nothing rather than an error.
-        if (result.data && result.data[responseKey] === null && !result.errors) continue;
-        yield result;
-      }
-    } finally {
-      set.delete(registered);
-      if (set.size === 0) listenersByUser.delete(listener.userId);
     }
+
+    const inner = run();
+    const outer: AsyncGenerator<ExecutionResult> = {
+      next: (...args) => inner.next(...args),
+      return: (value) => {
+        close();
+        return inner.return(value);
+      },
+      throw: (error) => {
+        close();
+        return inner.throw(error);
+      },
+      [Symbol.asyncIterator]: () => outer,
+      [Symbol.asyncDispose]: async () => {
+        await outer.return(undefined);
+      },
+    };
+    return outer;
   }
 
   return {
@@ -245,6 +284,10 @@ export function createSubscriptionEngine(deps: {
       );
     },
 
-    listenerCount: () => [...listenersByUser.values()].reduce((n, s) => n + s.size, 0),
+    /** Connected listeners, of one user or of all. */
+    listenerCount: (userId?: string) =>
+      userId === undefined
+        ? [...listenersByUser.values()].reduce((n, s) => n + s.size, 0)
+        : (listenersByUser.get(userId)?.size ?? 0),
   };
 }

@@ -168,6 +168,16 @@ describe('reminders become notifications streamed to their user only', () => {
     await resumed.close();
   });
 
+  it('lets go of a dropped connection at once, even when no event follows', async () => {
+    const erin = await stack.token('erin');
+    const live = await stack.subscribe(erin, SUBSCRIPTION);
+    expect(stack.parley.router.engine.listenerCount('erin')).toBe(1);
+    const started = Date.now();
+    await live.close();
+    expect(stack.parley.router.engine.listenerCount('erin')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('suspends reminders of a completed task, resumes them on reopen, and moves relative ones with the due time', async () => {
     const due = new Date(Date.now() + 3_600_000).toISOString();
     const r = await stack.gql<{ createTask: { id: string; reminders: { at: string; beforeDue: number }[] } }>(

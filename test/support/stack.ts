@@ -171,8 +171,14 @@ export async function startTestStack(options: {
           return received[consumed++]!;
         },
         async close() {
+          // Waits until the router has let go of the listener, so the next subscribe counts right.
+          const open = parley.router.engine.listenerCount();
           dispose();
           await client.dispose();
+          const end = Date.now() + 10_000;
+          while (parley.router.engine.listenerCount() >= open && Date.now() < end) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
         },
       };
     },
