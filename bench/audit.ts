@@ -56,21 +56,30 @@ try {
   const recent = new Date(Date.now() - 7 * 24 * 3600_000).toISOString();
   const shapes: [string, string][] = [
     ['newest 50, no filter', '{ auditRecords(first: 50) { edges { node { id action } } } }'],
-    ['by actor', '{ auditRecords(first: 50, actorId: "user-42") { edges { node { id } } } }'],
+    ['by actor', '{ auditRecords(first: 50, filter: { actorId: "user-42" }) { edges { node { id } } } }'],
     [
       'by actor + total count',
-      '{ auditRecords(first: 50, actorId: "user-42") { totalCount edges { node { id } } } }',
+      '{ auditRecords(first: 50, filter: { actorId: "user-42" }) { totalCount edges { node { id } } } }',
     ],
-    ['action prefix task.*', '{ auditRecords(first: 50, action: "task.*") { edges { node { id } } } }'],
-    ['by entity id', `{ auditRecords(first: 50, entityId: "${entity}") { edges { node { id } } } }`],
+    [
+      'action prefix task.*',
+      '{ auditRecords(first: 50, filter: { action: "task.*" }) { edges { node { id } } } }',
+    ],
+    [
+      'by entity id',
+      `{ auditRecords(first: 50, filter: { entityId: "${entity}" }) { edges { node { id } } } }`,
+    ],
     [
       'denied in the last 7 days',
-      `{ auditRecords(first: 50, outcome: denied, from: "${recent}") { edges { node { id } } } }`,
+      `{ auditRecords(first: 50, filter: { outcome: denied, from: "${recent}" }) { edges { node { id } } } }`,
     ],
-    ['free text (one word)', '{ auditRecords(first: 50, text: "topic 4242") { edges { node { id } } } }'],
+    [
+      'free text (one word)',
+      '{ auditRecords(first: 50, filter: { text: "topic 4242" }) { edges { node { id } } } }',
+    ],
     [
       'free text + actor',
-      '{ auditRecords(first: 50, text: "task.created", actorId: "user-3") { edges { node { id } } } }',
+      '{ auditRecords(first: 50, filter: { text: "task.created", actorId: "user-3" }) { edges { node { id } } } }',
     ],
     ['second page (cursor)', 'SECOND_PAGE'],
   ];

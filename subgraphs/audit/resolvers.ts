@@ -33,6 +33,15 @@ export interface AuditFilter {
   text?: string;
 }
 
+/** AuditRecordFilter as GraphQL delivers it: an explicit null means "no filter on that field". */
+type FilterInput = { [K in keyof AuditFilter]?: AuditFilter[K] | null } | null | undefined;
+
+function filterOf(input: FilterInput): AuditFilter {
+  return Object.fromEntries(
+    Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined),
+  ) as AuditFilter;
+}
+
 /** The record filter as a MikroORM query (no cursor); build it afresh for every query. */
 function whereOf(filter: AuditFilter) {
   if (filter.action !== undefined && !/^[a-z.*-]{1,100}$/.test(filter.action))
@@ -169,12 +178,11 @@ export function createAuditResolvers(deps: AuditResolverDeps): GraphQLResolverMa
       },
       auditRecords: async (
         _: unknown,
-        args: AuditFilter & { first?: number; after?: string },
+        args: { first?: number; after?: string; filter?: FilterInput },
         ctx: DomainContext,
       ) => {
         await requireAdminAudited(ctx, 'auditRecords');
-        const { first, after, ...filter } = args;
-        return search(ctx.em, filter, first, after);
+        return search(ctx.em, filterOf(args.filter), args.first, args.after);
       },
       auditSigningKey: (_: unknown, __: unknown, ctx: DomainContext) => {
         requireUser(ctx);
@@ -256,15 +264,12 @@ export function createAuditResolvers(deps: AuditResolverDeps): GraphQLResolverMa
       },
       exportAuditRecords: async (
         _: unknown,
-        args: { format: ExportFormat; filter?: Record<string, unknown> | null },
+        args: { format: ExportFormat; filter?: FilterInput },
         ctx: DomainContext,
       ) => {
         await requireAdminAudited(ctx, 'exportAuditRecords');
         const { format } = args;
-        // An explicit null in the input means "no filter on that field".
-        const filter = Object.fromEntries(
-          Object.entries(args.filter ?? {}).filter(([, v]) => v !== null && v !== undefined),
-        ) as AuditFilter;
+        const filter = filterOf(args.filter);
         whereOf(filter); // validates before anything is uploaded
         const result = await exportRecords({
           fork: () => ctx.em.fork(),
