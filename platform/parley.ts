@@ -15,6 +15,7 @@ import { createRouterService } from '../router/compose.ts';
 import { createProcessors } from '../processors/service.ts';
 import { createSessionsDefinition } from '../subgraphs/sessions/definition.ts';
 import { createStorageJobs } from '../subgraphs/sessions/storage-jobs.ts';
+import { createSessionPurger, purgeTimingFrom } from '../subgraphs/sessions/purge.ts';
 import { storageLimitsFrom } from '../subgraphs/sessions/storage-limits.ts';
 import { tasksSubgraph } from '../subgraphs/tasks/definition.ts';
 import { createAuditSubgraph } from '../subgraphs/audit/definition.ts';
@@ -98,6 +99,15 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
     });
     storageJobs.start();
     stops.push(() => storageJobs.stop());
+    const purger = createSessionPurger({
+      db: subgraphs.sessions.db,
+      relay: subgraphs.sessions.relay,
+      objects,
+      logger,
+      ...purgeTimingFrom(config),
+    });
+    purger.start();
+    stops.push(() => purger.stop());
 
     const processors = await createProcessors({
       ...common,
@@ -106,10 +116,6 @@ export async function startParley(deps: ParleyDeps): Promise<Parley> {
       sessionsRelay: subgraphs.sessions.relay,
       tasksRelay: subgraphs.tasks.relay,
       audit: auditJobsConfig(config, signer),
-      sessionPurge: {
-        graceMs: config.SESSION_DELETE_GRACE_SECONDS * 1000,
-        intervalMs: config.SESSION_PURGE_INTERVAL_SECONDS * 1000,
-      },
     });
     await processors.start();
     stops.push(() => processors.stop());

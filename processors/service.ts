@@ -19,7 +19,6 @@ import { createNextOccurrence, recurrenceTypes } from './recurrence.ts';
 import { applyTaskStats, taskStatsTypes } from './task-stats.ts';
 import { createAuditJobs, type AuditJobsConfig } from './audit-jobs.ts';
 import { appendAuditRecord, auditedTopics, auditedTypes } from './audit-writer.ts';
-import { createSessionPurger } from '../subgraphs/sessions/purge.ts';
 
 export interface ProcessorsDeps {
   databaseUrl: string;
@@ -37,8 +36,6 @@ export interface ProcessorsDeps {
   /** Runs the reminder scheduler (default true); tests start extra schedulers of their own. */
   reminderScheduler?: boolean;
   audit: AuditJobsConfig;
-  /** Purge of soft-deleted sessions (issue #4); off when absent. */
-  sessionPurge?: { graceMs: number; intervalMs: number };
 }
 
 /** All consumer groups of Parley, hosted by one process; each writes only its own domain's schema. */
@@ -146,10 +143,6 @@ export async function createProcessors(deps: ProcessorsDeps) {
     }),
   ];
   const auditJobs = createAuditJobs({ ...deps.audit, db: auditDb, logger });
-  // The sessions domain's retention sweep runs here, next to its projection, on its own schema.
-  const purger = deps.sessionPurge
-    ? createSessionPurger({ db: sessionsDb, relay: sessionsRelay, logger, ...deps.sessionPurge })
-    : undefined;
   const ops = createOpsHandler({
     metrics: deps.metrics,
     checks: {
@@ -171,7 +164,6 @@ export async function createProcessors(deps: ProcessorsDeps) {
       await Promise.all(consumers.map((c) => c.start()));
       await scheduler?.start();
       auditJobs.start();
-      purger?.start();
       server = createServer((req, res) => {
         void ops(req, res).then((handled) => {
           if (!handled) res.writeHead(404).end();
@@ -180,11 +172,9 @@ export async function createProcessors(deps: ProcessorsDeps) {
       await new Promise<void>((resolve) => server!.listen(deps.port, deps.host, resolve));
       logger.info({ port: deps.port, consumers: consumers.length }, 'processors running');
     },
-    purger,
     async stop() {
       await scheduler?.stop();
       await auditJobs.stop();
-      await purger?.stop();
       await Promise.all(consumers.map((c) => c.stop()));
       await ownRelay?.stop();
       await ownTasksRelay?.stop();

@@ -39,7 +39,7 @@ type FilterInput = { [K in keyof AuditFilter]?: AuditFilter[K] | null } | null |
 function filterOf(input: FilterInput): AuditFilter {
   return Object.fromEntries(
     Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined),
-  ) as AuditFilter;
+  );
 }
 
 /** The record filter as a MikroORM query (no cursor); build it afresh for every query. */

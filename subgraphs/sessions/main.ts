@@ -1,4 +1,4 @@
-import { loadConfig, s3Env, sessionsStorageEnv } from '../../platform/config.ts';
+import { loadConfig, s3Env, sessionsEnv, sessionsStorageEnv } from '../../platform/config.ts';
 import { createTransport } from '../../platform/events/create-transport.ts';
 import { createMetrics } from '../../platform/http/metrics.ts';
 import { createObjectStore } from '../../platform/objects.ts';
@@ -7,6 +7,7 @@ import { createCircuitBreaker } from '../../platform/resilience/circuit-breaker.
 import { subgraphEnv } from '../../platform/graphql/run-subgraph.ts';
 import { createSubgraphService } from '../../platform/graphql/subgraph-service.ts';
 import { createSessionsDefinition } from './definition.ts';
+import { createSessionPurger, purgeTimingFrom } from './purge.ts';
 import { createStorageJobs } from './storage-jobs.ts';
 import { storageLimitsFrom } from './storage-limits.ts';
 
@@ -19,7 +20,7 @@ runProcess(
   'sessions',
   // The S3 settings (and production's refusal of the development S3 secret) apply only when
   // S3_ENDPOINT is set.
-  () => loadConfig({ ...subgraphEnv, ...sessionsStorageEnv, S3_ENDPOINT: s3Env.S3_ENDPOINT }),
+  () => loadConfig({ ...subgraphEnv, ...sessionsEnv, ...sessionsStorageEnv, S3_ENDPOINT: s3Env.S3_ENDPOINT }),
   async (config, logger) => {
     const s3 = config.S3_ENDPOINT ? loadConfig(s3Env) : undefined;
     if (!config.DATABASE_URL)
@@ -66,7 +67,16 @@ runProcess(
       ? createStorageJobs({ db: service.db, objects, logger, limits, wake: () => service.relay.wake() })
       : undefined;
     jobs?.start();
+    const purger = createSessionPurger({
+      db: service.db,
+      relay: service.relay,
+      objects,
+      logger,
+      ...purgeTimingFrom(config),
+    });
+    purger.start();
     return async () => {
+      await purger.stop();
       await jobs?.stop();
       await service.stop();
       await transport.stop();

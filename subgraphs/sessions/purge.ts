@@ -3,11 +3,12 @@ import type { Database } from '../../platform/db/orm.ts';
 import { newEvent } from '../../platform/events/envelope.ts';
 import { recordEvent, type OutboxRelay } from '../../platform/events/outbox.ts';
 import type { Logger } from '../../platform/logger.ts';
+import type { ObjectStore } from '../../platform/objects.ts';
+import { removeSessionAttachments } from './attachments.ts';
 
 /**
  * Deletes a session's database rows for good: its messages, its stats projection row and the
  * session itself. Call it inside the transaction that records `session.purged`.
- * The storage side (attachment objects in S3) hooks in here once it exists.
  */
 export async function purgeSession(em: EntityManager, sessionId: string): Promise<{ messageCount: number }> {
   const connection = em.getConnection();
@@ -36,10 +37,12 @@ export async function purgeSession(em: EntityManager, sessionId: string): Promis
  * Purges every session deleted more than graceMs before `now`, a batch at a time, each in its
  * own transaction with its `session.purged` event. `skip locked` lets several replicas sweep
  * without purging one session twice; a session restored meanwhile no longer matches.
+ * Attachment objects go first (see removeSessionAttachments): should the transaction fail, their
+ * rows stay and are removed again by the next sweep, so no object outlives its session.
  */
 export async function purgeExpiredSessions(
   db: Database,
-  options: { graceMs: number; now?: Date; batch?: number },
+  options: { graceMs: number; now?: Date; batch?: number; objects?: ObjectStore | undefined },
 ): Promise<string[]> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.graceMs);
   const purged: string[] = [];
@@ -54,6 +57,7 @@ export async function purgeExpiredSessions(
         tx.getTransactionContext(),
       );
       for (const row of rows) {
+        if (options.objects) await removeSessionAttachments(tx, options.objects, row.id);
         const { messageCount } = await purgeSession(tx, row.id);
         recordEvent(
           tx,
@@ -74,11 +78,27 @@ export async function purgeExpiredSessions(
   }
 }
 
-/** Runs purgeExpiredSessions every intervalMs; the relay publishes the purge events. */
+/** The purge's timing from the process config (sessionsEnv). */
+export function purgeTimingFrom(config: {
+  SESSION_DELETE_GRACE_SECONDS: number;
+  SESSION_PURGE_INTERVAL_SECONDS: number;
+}) {
+  return {
+    graceMs: config.SESSION_DELETE_GRACE_SECONDS * 1000,
+    intervalMs: config.SESSION_PURGE_INTERVAL_SECONDS * 1000,
+  };
+}
+
+/**
+ * Runs purgeExpiredSessions every intervalMs in the sessions service, which owns both the rows
+ * and the attachment objects; the relay publishes the purge events.
+ */
 export function createSessionPurger(deps: {
   db: Database;
   relay: OutboxRelay;
   logger: Logger;
+  /** Absent when S3 is not configured (then no attachment can exist). */
+  objects?: ObjectStore | undefined;
   graceMs: number;
   intervalMs: number;
 }) {
@@ -86,7 +106,7 @@ export function createSessionPurger(deps: {
   let running: Promise<void> | undefined;
   const sweep = async () => {
     try {
-      const purged = await purgeExpiredSessions(deps.db, { graceMs: deps.graceMs });
+      const purged = await purgeExpiredSessions(deps.db, { graceMs: deps.graceMs, objects: deps.objects });
       if (purged.length > 0) {
         deps.logger.info({ sessions: purged.length }, 'deleted sessions purged after their grace period');
         deps.relay.wake();

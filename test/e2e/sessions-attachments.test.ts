@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { cleanupAttachments, removeSessionAttachments } from '../../subgraphs/sessions/attachments.ts';
+import { cleanupAttachments } from '../../subgraphs/sessions/attachments.ts';
+import { purgeExpiredSessions } from '../../subgraphs/sessions/purge.ts';
 import { eventually, startTestStack, type TestStack } from '../support/stack.ts';
 
 const sha = (body: Buffer) => createHash('sha256').update(body).digest('hex');
@@ -287,7 +288,7 @@ describe('message attachments through the router and a real S3 server', () => {
     );
   });
 
-  it('removes every attachment object of a session through removeSessionAttachments (for the purge)', async () => {
+  it('removes the attachment objects of a deleted session when it is purged after the grace period', async () => {
     const session = await stack.gql<{ createSession: { id: string } }>(
       alice,
       'mutation { createSession(input: { title: "To purge" }) { id } }',
@@ -298,6 +299,7 @@ describe('message attachments through the router and a real S3 server', () => {
       'mutation ($s: ID!) { addMessage(input: { sessionId: $s, role: user, content: "two files" }) { id } }',
       { s: sessionId },
     );
+    const objects = stack.parley.objects;
     const keys: string[] = [];
     for (const text of ['one', 'two']) {
       const body = Buffer.from(text);
@@ -307,12 +309,30 @@ describe('message attachments through the router and a real S3 server', () => {
       await stack.gql(alice, CONFIRM, { id });
       keys.push((await keyOf(id))!);
     }
-    const em = stack.parley.subgraphs.sessions.db.fork();
-    expect(await removeSessionAttachments(em, stack.parley.objects, sessionId)).toBe(2);
-    await em.flush();
+    await stack.gql(alice, 'mutation ($id: ID!) { deleteSession(id: $id) { id } }', { id: sessionId });
+    // Still restorable: the objects stay.
+    expect(
+      await purgeExpiredSessions(stack.parley.subgraphs.sessions.db, { graceMs: 60_000, objects }),
+    ).toEqual([]);
+    for (const key of keys) expect(await stack.parley.objects.stat(key)).not.toBeNull();
+
+    const purged = await purgeExpiredSessions(stack.parley.subgraphs.sessions.db, {
+      graceMs: 0,
+      now: new Date(Date.now() + 1000),
+      objects,
+    });
+    expect(purged).toContain(sessionId);
     for (const key of keys) expect(await stack.parley.objects.stat(key)).toBeNull();
     const { rows } = await db.query('select id from sessions.attachments where session_id = $1', [sessionId]);
     expect(rows).toEqual([]);
+    const { rows: events } = await db.query<{ value: string }>(
+      `select payload as value from sessions.outbox where payload::jsonb ->> 'type' = 'attachment.removed'
+       union all select value from eventlog.messages where value::jsonb ->> 'type' = 'attachment.removed'`,
+    );
+    const removals = events
+      .map((r) => JSON.parse(r.value) as { data: { sessionId: string; reason: string } })
+      .filter((e) => e.data.sessionId === sessionId);
+    expect(removals.map((e) => e.data.reason)).toEqual(['session-removed', 'session-removed']);
   });
 
   it('lets the cleanup job remove the attachments of a message deleted without removing them', async () => {
