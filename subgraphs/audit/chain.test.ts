@@ -4,6 +4,7 @@ import {
   canonicalJson,
   chainHash,
   checkHead,
+  createTrailVerifier,
   verifyChain,
   verifyTrail,
   type ChainedRecord,
@@ -113,6 +114,32 @@ describe('the audit hash chain', () => {
       reason: 'digest-mismatch',
       firstBrokenPosition: '4',
       brokenDigestId: 'd1',
+    });
+  });
+
+  it('reaches the same verdict when the records come in batches, across purged ranges and digests', () => {
+    const inBatches = (input: Parameters<typeof verifyTrail>[0], size: number) => {
+      const verifier = createTrailVerifier(input);
+      for (let i = 0; i < input.records.length; i += size) {
+        const result = verifier.add(input.records.slice(i, i + size));
+        if (result) return result;
+      }
+      return verifier.finish();
+    };
+    const records = chain(20);
+    const digest = rangeOf(records.slice(10, 15), 'd1');
+    const purged = rangeOf(records.splice(3, 4), 'p1');
+    const trail = { records, purged: [purged], digests: [digest] };
+    expect(inBatches(trail, 3)).toEqual({ intact: true, checked: 16, digestsChecked: 2 });
+    expect(inBatches(trail, 3)).toEqual(verifyTrail(trail));
+
+    const forged = records.map((r) => ({ ...r }));
+    forged[9]!.data = { title: 'forged' };
+    const tampered = { ...trail, records: forged };
+    expect(inBatches(tampered, 4)).toEqual(verifyTrail(tampered));
+    expect(inBatches(tampered, 4)).toMatchObject({
+      reason: 'hash-mismatch',
+      firstBrokenRecordId: forged[9]!.id,
     });
   });
 

@@ -100,25 +100,40 @@ export type Verification =
       reason: BreakReason;
     };
 
-type Item = { position: bigint; record?: ChainedRecord; segment?: SignedRange };
+const byPositionOrder = (a: { position: bigint }, b: { position: bigint }) =>
+  a.position < b.position ? -1 : a.position > b.position ? 1 : 0;
 
 /**
- * Walks the chain in position order: present records are recomputed, purged ranges are
- * bridged by their signed digests, and periodic digests must agree with the records they
- * cover (which catches a chain rewritten from some point on with fresh hashes). The first
- * item's stored prevHash anchors the walk.
+ * Walks the chain in position order, a batch of records at a time (so a 90-day range never
+ * sits in memory whole): present records are recomputed, purged ranges are bridged by their
+ * signed digests, and periodic digests must agree with the records they cover (which catches
+ * a chain rewritten from some point on with fresh hashes). The first item's stored prevHash
+ * anchors the walk. Feed `add` batches in ascending position order; it returns the break as
+ * soon as one is found, and `finish` the verdict.
  */
-export function verifyTrail(input: {
-  records: ChainedRecord[];
-  purged?: SignedRange[];
-  digests?: SignedRange[];
-}): Verification {
-  const items: Item[] = [
-    ...input.records.map((record) => ({ position: BigInt(record.position), record })),
-    ...(input.purged ?? []).map((segment) => ({ position: BigInt(segment.fromPosition), segment })),
-  ].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+export function createTrailVerifier(input: { purged?: SignedRange[]; digests?: SignedRange[] }) {
+  const segments = (input.purged ?? [])
+    .map((segment) => ({ position: BigInt(segment.fromPosition), segment }))
+    .sort(byPositionOrder);
+  const digests = input.digests ?? [];
+  // Digest endpoints seen during the walk: only the records at those positions are compared.
+  const endpointMismatch = new Map<string, { position: string; recordId: string }>();
+  const endpoints = new Map<string, { digestIndex: number; end: 'first' | 'last' }[]>();
+  digests.forEach((digest, digestIndex) => {
+    for (const [end, position] of [
+      ['first', digest.fromPosition],
+      ['last', digest.toPosition],
+    ] as const) {
+      const list = endpoints.get(position) ?? [];
+      list.push({ digestIndex, end });
+      endpoints.set(position, list);
+    }
+  });
+  let nextSegment = 0;
   let checked = 0;
   let digestsChecked = 0;
+  let expectedPrev: string | undefined;
+  let failure: Verification | undefined;
   const broken = (
     reason: BreakReason,
     position: bigint | string,
@@ -133,35 +148,84 @@ export function verifyTrail(input: {
     brokenDigestId: digestId,
     reason,
   });
-  let expectedPrev: string | undefined;
-  const byPosition = new Map<string, ChainedRecord>();
-  for (const { position, record, segment } of items) {
-    const prevHash = record ? record.prevHash : segment!.firstPrevHash;
-    if (expectedPrev !== undefined && prevHash !== expectedPrev)
-      return broken('broken-link', position, record?.id ?? null, segment?.id ?? null);
-    if (record) {
-      if (chainHash(record.prevHash, record) !== record.hash)
-        return broken('hash-mismatch', position, record.id, null);
-      byPosition.set(record.position, record);
-      expectedPrev = record.hash;
-      checked += 1;
-    } else {
-      if (!segment!.signatureValid) return broken('signature-invalid', position, null, segment!.id);
-      expectedPrev = segment!.lastHash;
-      digestsChecked += 1;
-    }
-  }
-  for (const digest of input.digests ?? []) {
-    if (!digest.signatureValid) return broken('signature-invalid', digest.toPosition, null, digest.id);
-    const first = byPosition.get(digest.fromPosition);
-    const last = byPosition.get(digest.toPosition);
-    if (first && first.prevHash !== digest.firstPrevHash)
-      return broken('digest-mismatch', digest.fromPosition, first.id, digest.id);
-    if (last && last.hash !== digest.lastHash)
-      return broken('digest-mismatch', digest.toPosition, last.id, digest.id);
+
+  function bridge(segment: SignedRange, position: bigint): Verification | undefined {
+    if (expectedPrev !== undefined && segment.firstPrevHash !== expectedPrev)
+      return broken('broken-link', position, null, segment.id);
+    if (!segment.signatureValid) return broken('signature-invalid', position, null, segment.id);
+    expectedPrev = segment.lastHash;
     digestsChecked += 1;
+    return undefined;
   }
-  return { intact: true, checked, digestsChecked };
+
+  function bridgeUpTo(limit: bigint | undefined): Verification | undefined {
+    while (nextSegment < segments.length) {
+      const { position, segment } = segments[nextSegment]!;
+      if (limit !== undefined && position > limit) return undefined;
+      nextSegment += 1;
+      const result = bridge(segment, position);
+      if (result) return result;
+    }
+    return undefined;
+  }
+
+  function walk(record: ChainedRecord): Verification | undefined {
+    const position = BigInt(record.position);
+    const gap = bridgeUpTo(position);
+    if (gap) return gap;
+    if (expectedPrev !== undefined && record.prevHash !== expectedPrev)
+      return broken('broken-link', position, record.id, null);
+    if (chainHash(record.prevHash, record) !== record.hash)
+      return broken('hash-mismatch', position, record.id, null);
+    for (const { digestIndex, end } of endpoints.get(record.position) ?? []) {
+      const digest = digests[digestIndex]!;
+      const matches =
+        end === 'first' ? record.prevHash === digest.firstPrevHash : record.hash === digest.lastHash;
+      const key = `${digestIndex}:${end}`;
+      if (!matches) endpointMismatch.set(key, { position: record.position, recordId: record.id });
+    }
+    expectedPrev = record.hash;
+    checked += 1;
+    return undefined;
+  }
+
+  return {
+    add(records: ChainedRecord[]): Verification | undefined {
+      if (failure) return failure;
+      for (const record of records) {
+        failure = walk(record);
+        if (failure) return failure;
+      }
+      return undefined;
+    },
+    finish(): Verification {
+      failure ??= bridgeUpTo(undefined);
+      if (failure) return failure;
+      for (const [index, digest] of digests.entries()) {
+        if (!digest.signatureValid) return broken('signature-invalid', digest.toPosition, null, digest.id);
+        for (const end of ['first', 'last'] as const) {
+          const mismatch = endpointMismatch.get(`${index}:${end}`);
+          if (mismatch) return broken('digest-mismatch', mismatch.position, mismatch.recordId, digest.id);
+        }
+        digestsChecked += 1;
+      }
+      return { intact: true, checked, digestsChecked };
+    },
+  };
+}
+
+/** The whole trail at once (tests and small ranges); records may come in any order. */
+export function verifyTrail(input: {
+  records: ChainedRecord[];
+  purged?: SignedRange[];
+  digests?: SignedRange[];
+}): Verification {
+  const verifier = createTrailVerifier(input);
+  const records = input.records
+    .map((record) => ({ position: BigInt(record.position), record }))
+    .sort(byPositionOrder)
+    .map((item) => item.record);
+  return verifier.add(records) ?? verifier.finish();
 }
 
 /**

@@ -12,7 +12,7 @@ import { DateTime } from '../../platform/graphql/scalars.ts';
 import { badInput, notFound } from '../../platform/errors.ts';
 import type { ObjectStore } from '../../platform/objects.ts';
 import { AuditRecord, LegalHold } from './entities.ts';
-import { checkHead, verifyTrail, type Verification } from './chain.ts';
+import { checkHead, createTrailVerifier, type Verification } from './chain.ts';
 import { DIGEST_COLUMNS, signPeriodicDigest, signedRanges, statementOf, type DigestRow } from './digests.ts';
 import { purgeBefore } from './purge.ts';
 import { exportRecords, type ExportFormat } from './export.ts';
@@ -21,6 +21,9 @@ import type { AuditSigner } from './signing.ts';
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const AUDIT_LIMITS = { holdReason: 1000, text: { min: 2, max: 200 } };
+
+/** Records verified per database round trip by verifyAuditTrail. */
+const VERIFY_BATCH = 5000;
 
 export interface AuditFilter {
   actorId?: string;
@@ -37,9 +40,7 @@ export interface AuditFilter {
 type FilterInput = { [K in keyof AuditFilter]?: AuditFilter[K] | null } | null | undefined;
 
 function filterOf(input: FilterInput): AuditFilter {
-  return Object.fromEntries(
-    Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined),
-  );
+  return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined));
 }
 
 /** The record filter as a MikroORM query (no cursor); build it afresh for every query. */
@@ -145,16 +146,29 @@ export function createAuditResolvers(deps: AuditResolverDeps): GraphQLResolverMa
       verifyAuditTrail: async (_: unknown, args: { from: Date; to: Date }, ctx: DomainContext) => {
         await requireAdminAudited(ctx, 'verifyAuditTrail');
         if (args.to < args.from) throw badInput('to', 'to must not be before from');
-        const rows = await ctx.em.find(
-          AuditRecord,
-          { occurredAt: { $gte: args.from, $lte: args.to }, position: { $ne: null } },
-          { orderBy: { position: 'asc' } },
-        );
-        const verification = verifyTrail({
-          records: rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
+        const verifier = createTrailVerifier({
           purged: await signedRanges(ctx.em, signer, 'purge', args.from, args.to),
           digests: await signedRanges(ctx.em, signer, 'periodic', args.from, args.to),
         });
+        // A batch at a time, each in a fresh unit of work: memory stays flat however long the range.
+        let after: string | undefined;
+        let verification: Verification | undefined;
+        while (!verification) {
+          const em = ctx.em.fork();
+          const rows = await em.find(
+            AuditRecord,
+            {
+              occurredAt: { $gte: args.from, $lte: args.to },
+              position: after === undefined ? { $ne: null } : { $gt: after },
+            },
+            { orderBy: { position: 'asc' }, limit: VERIFY_BATCH },
+          );
+          verification = verifier.add(
+            rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
+          );
+          if (rows.length < VERIFY_BATCH) verification ??= verifier.finish();
+          after = rows.at(-1)?.position ?? undefined;
+        }
         const [ends] = await ctx.em.getConnection().execute<
           {
             headPosition: string;
