@@ -172,7 +172,9 @@ start() { # <port> <dataDir>
   rm -rf "$dir/kraft-logs"
   # A cluster id is 16 random bytes in URL-safe base64; making it here saves
   # a JVM start for `StorageTool random-uuid`.
-  id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # One that starts with '-' would be read as an option (1 start in 64 failed that way).
+  id=-
+  while [[ $id == -* ]]; do id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
   set_java
   local scram=()
   if sasl_enabled; then
