@@ -12,18 +12,16 @@ import { DateTime } from '../../platform/graphql/scalars.ts';
 import { badInput, notFound } from '../../platform/errors.ts';
 import type { ObjectStore } from '../../platform/objects.ts';
 import { AuditRecord, LegalHold } from './entities.ts';
-import { checkHead, createTrailVerifier, type Verification } from './chain.ts';
-import { DIGEST_COLUMNS, signPeriodicDigest, signedRanges, statementOf, type DigestRow } from './digests.ts';
+import { DIGEST_COLUMNS, signPeriodicDigest, statementOf, type DigestRow } from './digests.ts';
+import type { Verification } from './chain.ts';
 import { purgeBefore } from './purge.ts';
+import { verifyRange } from './verify.ts';
 import { exportRecords, type ExportFormat } from './export.ts';
 import type { AuditSigner } from './signing.ts';
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v });
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const AUDIT_LIMITS = { holdReason: 1000, text: { min: 2, max: 200 } };
-
-/** Records verified per database round trip by verifyAuditTrail. */
-const VERIFY_BATCH = 5000;
 
 export interface AuditFilter {
   actorId?: string;
@@ -146,49 +144,7 @@ export function createAuditResolvers(deps: AuditResolverDeps): GraphQLResolverMa
       verifyAuditTrail: async (_: unknown, args: { from: Date; to: Date }, ctx: DomainContext) => {
         await requireAdminAudited(ctx, 'verifyAuditTrail');
         if (args.to < args.from) throw badInput('to', 'to must not be before from');
-        const verifier = createTrailVerifier({
-          purged: await signedRanges(ctx.em, signer, 'purge', args.from, args.to),
-          digests: await signedRanges(ctx.em, signer, 'periodic', args.from, args.to),
-        });
-        // A batch at a time, each in a fresh unit of work: memory stays flat however long the range.
-        let after: string | undefined;
-        let verification: Verification | undefined;
-        while (!verification) {
-          const em = ctx.em.fork();
-          const rows = await em.find(
-            AuditRecord,
-            {
-              occurredAt: { $gte: args.from, $lte: args.to },
-              position: after === undefined ? { $ne: null } : { $gt: after },
-            },
-            { orderBy: { position: 'asc' }, limit: VERIFY_BATCH },
-          );
-          verification = verifier.add(
-            rows.map((r) => ({ ...r, position: r.position!, prevHash: r.prevHash!, hash: r.hash! })),
-          );
-          if (rows.length < VERIFY_BATCH) verification ??= verifier.finish();
-          after = rows.at(-1)?.position ?? undefined;
-        }
-        const [ends] = await ctx.em.getConnection().execute<
-          {
-            headPosition: string;
-            headHash: string;
-            newestPosition: string | null;
-            newestHash: string | null;
-          }[]
-        >(
-          `select h.position::text as "headPosition", h.hash as "headHash", n.position::text as "newestPosition",
-             n.hash as "newestHash"
-           from audit.chain_head h left join lateral (
-             select position, hash from audit.records
-             union all select to_position, last_hash from audit.digests where kind = 'purge'
-             order by 1 desc limit 1) n on true`,
-        );
-        return checkHead(
-          verification,
-          { position: ends!.headPosition, hash: ends!.headHash },
-          ends!.newestPosition ? { position: ends!.newestPosition, hash: ends!.newestHash! } : undefined,
-        );
+        return verifyRange(ctx.em, signer, args.from, args.to);
       },
       auditRecords: async (
         _: unknown,
