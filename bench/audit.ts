@@ -193,6 +193,8 @@ async function verifyWholeTrail(admin: string): Promise<string> {
     after = rows.at(-1)!.position;
   }
   await sql.query('update audit.chain_head set hash = $1', [prev]);
+  // Periodic digests signed meanwhile cover the seeded hashes, not the rewritten ones.
+  await sql.query("delete from audit.digests where kind = 'periodic'");
   await sql.query('vacuum (analyze) audit.records');
   const chained = (Date.now() - chainStart) / 1000;
 
