@@ -24,7 +24,8 @@ export interface SubscribeOptions {
   fromBeginning: boolean;
   /**
    * Called one message at a time per partition, in order. The offset is committed only
-   * after it resolves; if it throws, the message is delivered again.
+   * after it resolves (on Kafka, together with the rest of the fetch); if it throws, the
+   * message is delivered again.
    */
   handle(message: DeliveredMessage): Promise<void>;
   /**
