@@ -94,6 +94,24 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
   }
 
   /**
+   * A broker that has just started (or moved a group's coordinator) answers group requests
+   * with a retriable "coordinator is loading" for a few seconds; kafkajs' admin client does
+   * not retry those itself.
+   */
+  async function whileCoordinatorLoads<T>(request: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await request();
+      } catch (error) {
+        const retriable = error instanceof kafkajs.KafkaJSProtocolError && error.retriable;
+        if (!retriable || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * attempt)));
+      }
+    }
+  }
+
+  /**
    * A new group that starts "at the end" records the end as its committed position now,
    * so the start is fixed at subscribe time (as in the event log), not at first fetch.
    */
@@ -102,18 +120,22 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     await admin.connect();
     try {
       for (const topic of topics) {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const [committed] = await whileCoordinatorLoads(() =>
+          admin.fetchOffsets({ groupId, topics: [topic] }),
+        );
         const unset = committed?.partitions.filter((p) => Number(p.offset) < 0) ?? [];
         if (unset.length === 0) continue;
         const ends = await admin.fetchTopicOffsets(topic);
-        await admin.setOffsets({
-          groupId,
-          topic,
-          partitions: unset.map((p) => ({
-            partition: p.partition,
-            offset: ends.find((e) => e.partition === p.partition)?.high ?? '0',
-          })),
-        });
+        await whileCoordinatorLoads(() =>
+          admin.setOffsets({
+            groupId,
+            topic,
+            partitions: unset.map((p) => ({
+              partition: p.partition,
+              offset: ends.find((e) => e.partition === p.partition)?.high ?? '0',
+            })),
+          }),
+        );
       }
     } finally {
       await admin.disconnect();
