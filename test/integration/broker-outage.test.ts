@@ -12,7 +12,7 @@ describe('Kafka down while mutations keep arriving (a broker of this file’s ow
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
-    broker?.stop();
+    broker?.dispose();
   });
 
   it('accepts every mutation, then delivers every event once, in order, when the broker is back', async () => {

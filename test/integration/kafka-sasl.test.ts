@@ -17,7 +17,7 @@ describe('Kafka with SASL authentication configured from the environment', () =>
     databaseUrl = (await createTestDatabase()).url;
   }, 120_000);
   afterAll(() => {
-    broker?.stop();
+    broker?.dispose();
   });
 
   it.each(['scram-sha-256', 'scram-sha-512', 'plain'])(

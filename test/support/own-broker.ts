@@ -38,5 +38,7 @@ export async function startOwnBroker(env: Record<string, string> = {}) {
     brokers: `127.0.0.1:${port}`,
     stop: () => run('stop', dir),
     restart: () => run('restart', String(port), dir),
+    /** At the end of the file: the data is thrown away, so no clean shutdown is waited for. */
+    dispose: () => run('kill', dir),
   };
 }
