@@ -94,17 +94,17 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
   }
 
   /**
-   * A broker that has just started (or moved a group's coordinator) answers group requests
-   * with a retriable "coordinator is loading" for a few seconds; kafkajs' admin client does
-   * not retry those itself.
+   * A broker that has just started answers some admin requests with retriable errors for a
+   * few seconds ("coordinator is loading", or a topic just created that its metadata does not
+   * serve yet); kafkajs' admin client does not retry those itself.
    */
-  async function whileCoordinatorLoads<T>(request: () => Promise<T>): Promise<T> {
+  async function retryingRetriable<T>(request: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + 30_000;
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await request();
       } catch (error) {
-        const retriable = error instanceof kafkajs.KafkaJSProtocolError && error.retriable;
+        const retriable = error instanceof kafkajs.KafkaJSError && error.retriable;
         if (!retriable || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * attempt)));
       }
@@ -120,13 +120,11 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
     await admin.connect();
     try {
       for (const topic of topics) {
-        const [committed] = await whileCoordinatorLoads(() =>
-          admin.fetchOffsets({ groupId, topics: [topic] }),
-        );
+        const [committed] = await retryingRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
         const unset = committed?.partitions.filter((p) => Number(p.offset) < 0) ?? [];
         if (unset.length === 0) continue;
         const ends = await admin.fetchTopicOffsets(topic);
-        await whileCoordinatorLoads(() =>
+        await retryingRetriable(() =>
           admin.setOffsets({
             groupId,
             topic,
@@ -280,14 +278,22 @@ export function createKafkaTransport(options: KafkaTransportOptions): EventTrans
           return;
         }
         if (missing.length === 0) return;
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: prefixed(t.name),
-            numPartitions: t.partitions,
-            replicationFactor: -1,
-            configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
-          })),
+        await retryingRetriable(async () => {
+          // Again on a retry: the failed attempt may have created some of them already.
+          const present = new Set(await admin.listTopics());
+          const toCreate = missing.filter((t) => !present.has(prefixed(t.name)));
+          if (toCreate.length > 0)
+            await admin.createTopics({
+              waitForLeaders: true,
+              topics: toCreate.map((t) => ({
+                topic: prefixed(t.name),
+                numPartitions: t.partitions,
+                replicationFactor: -1,
+                configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+              })),
+            });
+          // Throws (retriably) until every new topic's partitions are served.
+          await admin.fetchTopicMetadata({ topics: missing.map((t) => prefixed(t.name)) });
         });
       } finally {
         await admin.disconnect();

@@ -7,6 +7,12 @@ import { z } from 'zod';
  */
 
 const id = z.string().min(1).max(200);
+const attachmentFields = { attachmentId: id, sessionId: id, messageId: id };
+const uploadFields = {
+  ...attachmentFields,
+  contentType: z.string().max(200),
+  size: z.number().int().nonnegative(),
+};
 const isoTime = z.iso.datetime({ offset: true });
 
 /** A task's state after the change (optional, so older events stay valid); the stats projection keeps it. */
@@ -106,33 +112,18 @@ export const eventContracts = {
   'attachment.requested': {
     topic: 'session-events',
     audit: { entityType: 'attachment' },
-    v1: z.object({
-      attachmentId: id,
-      sessionId: id,
-      messageId: id,
-      contentType: z.string().max(200),
-      size: z.number().int().nonnegative(),
-    }),
+    v1: z.object(uploadFields),
   },
   'attachment.ready': {
     topic: 'session-events',
     audit: { entityType: 'attachment' },
-    v1: z.object({
-      attachmentId: id,
-      sessionId: id,
-      messageId: id,
-      contentType: z.string().max(200),
-      size: z.number().int().nonnegative(),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    }),
+    v1: z.object({ ...uploadFields, sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   },
   'attachment.removed': {
     topic: 'session-events',
     audit: { entityType: 'attachment' },
     v1: z.object({
-      attachmentId: id,
-      sessionId: id,
-      messageId: id,
+      ...attachmentFields,
       reason: z.enum(['removed', 'message-removed', 'session-removed', 'expired', 'orphaned']),
     }),
   },
