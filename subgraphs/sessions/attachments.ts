@@ -7,13 +7,13 @@ import { newEvent } from '../../platform/events/envelope.ts';
 import { recordEvent } from '../../platform/events/outbox.ts';
 import type { ObjectStore } from '../../platform/objects.ts';
 import type { EventData } from '../../schema/events/contracts.ts';
-import { Message } from './entities.ts';
+import { MESSAGE, Message } from './entities.ts';
 import { Attachment } from './storage-entities.ts';
 import type { StorageLimits } from './storage-limits.ts';
+import { ownedForChange } from '../../platform/graphql/owned.ts';
 
 export const MAX_ATTACHMENTS_PER_MESSAGE = 20;
 const FILENAME_MAX = 255;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type RemovalReason = EventData<'attachment.removed'>['reason'];
 export type Emit = DomainContext['emit'];
@@ -57,13 +57,8 @@ const uploadRejected = (reason: 'NOT_UPLOADED' | 'SIZE_MISMATCH' | 'CHECKSUM_MIS
   new AppError(ErrorCode.CONFLICT, message, { reason });
 
 /** An attachment of the caller's; a foreign one is audited and reads as not found. */
-async function ownAttachment(ctx: DomainContext, id: string, operation: string): Promise<Attachment> {
-  if (!UUID.test(id)) throw notFound('Attachment');
-  const attachment = await ctx.em.findOne(Attachment, { id });
-  if (!attachment) throw notFound('Attachment');
-  if (attachment.ownerId !== requireUser(ctx).userId) throw await ctx.denied('attachment', id, operation);
-  return attachment;
-}
+const ownAttachment = (ctx: DomainContext, id: string, operation: string) =>
+  ownedForChange(ctx, { entity: Attachment, type: 'attachment', label: 'Attachment' }, id, operation);
 
 function removedEvent(em: EntityManager, attachment: Attachment, reason: RemovalReason, emit?: Emit) {
   const data = {
@@ -231,11 +226,7 @@ export function attachmentResolvers(deps: {
       ) => {
         const user = requireUser(ctx);
         const upload = validUpload(input, limits);
-        if (!UUID.test(input.messageId)) throw notFound('Message');
-        const message = await ctx.em.findOne(Message, { id: input.messageId });
-        if (!message) throw notFound('Message');
-        if (message.ownerId !== user.userId)
-          throw await ctx.denied('message', message.id, 'requestAttachmentUpload');
+        const message = await ownedForChange(ctx, MESSAGE, input.messageId, 'requestAttachmentUpload');
         // A message of a soft-deleted session (a `deleted_at` column, when the table has one) takes no uploads.
         const [live] = await ctx.em.execute<{ id: string }[]>(
           `select id from sessions.sessions s where id = ? and to_jsonb(s) ->> 'deleted_at' is null`,

@@ -75,4 +75,8 @@ export const SessionStatsSchema = defineEntity({
 export class SessionStats extends SessionStatsSchema.class {}
 SessionStatsSchema.setClass(SessionStats);
 
+/** As addressed by id in resolvers (platform/graphql/owned.ts). */
+export const SESSION = { entity: Session, type: 'session', label: 'Session' };
+export const MESSAGE = { entity: Message, type: 'message', label: 'Message' };
+
 export const sessionsEntities = [Session, Message, SessionStats, OutboxEvent, ProcessedEvent];

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, ErrorCode, notFound } from '../../platform/errors.ts';
 import { requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
 import type { ObjectStore } from '../../platform/objects.ts';
-import { Session } from './entities.ts';
+import { SESSION } from './entities.ts';
 import {
   EXPORT_FORMAT,
   EXPORT_MAX_BYTES,
@@ -14,9 +14,9 @@ import {
 } from './export-document.ts';
 import { ExportRecord } from './storage-entities.ts';
 import type { StorageLimits } from './storage-limits.ts';
+import { ownedForChange } from '../../platform/graphql/owned.ts';
 
 export type ExportFormat = 'JSON' | 'MARKDOWN';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Export objects live under a prefix derived from the owner, so import-by-URL can check whose it is. */
 export const exportPrefixOf = (ownerId: string) =>
@@ -120,9 +120,7 @@ export function createExporter(deps: { objects: ObjectStore; limits: StorageLimi
     const user = requireUser(ctx);
     const sessionId = input.sessionId ?? null;
     if (sessionId !== null) {
-      const session = UUID.test(sessionId) ? await ctx.em.findOne(Session, { id: sessionId }) : null;
-      if (!session) throw notFound('Session');
-      if (session.ownerId !== user.userId) throw await ctx.denied('session', sessionId, 'exportSessions');
+      await ownedForChange(ctx, SESSION, sessionId, 'exportSessions');
     }
     const document = await collectSessions(ctx.em, user.userId, sessionId);
     if (sessionId !== null && document.sessions.length === 0) throw notFound('Session');

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '../../platform/errors.ts';
+import { badInput } from '../../platform/errors.ts';
 import { MAX_PAGE_SIZE } from '../../platform/graphql/pagination.ts';
 import { requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
-import { Message, Session, type RetrievedChunk } from './entities.ts';
+import { MESSAGE, Message, Session, type RetrievedChunk } from './entities.ts';
 import { ownSession } from './sessions-resolvers.ts';
 import {
   LIMITS,
@@ -21,6 +21,7 @@ import {
   validTokenCount,
   type RetrievedChunkInput,
 } from './validation.ts';
+import { ownedForChange, ownedOrNull } from '../../platform/graphql/owned.ts';
 
 type Role = 'user' | 'assistant' | 'system' | 'tool';
 
@@ -262,10 +263,7 @@ async function forkSession(
   ctx: DomainContext,
 ) {
   const user = requireUser(ctx);
-  if (!isUuid(messageId)) throw notFound('Message');
-  const message = await ctx.em.findOne(Message, { id: messageId });
-  if (!message) throw notFound('Message');
-  if (message.ownerId !== user.userId) throw await ctx.denied('message', messageId, 'forkSession');
+  const message = await ownedForChange(ctx, MESSAGE, messageId, 'forkSession');
   const source = await ownSession(ctx, message.sessionId, 'forkSession');
   if (message.seq > LIMITS.forkMessages)
     throw tooLarge('messageId', `A fork copies at most ${LIMITS.forkMessages} messages`);
@@ -329,14 +327,8 @@ async function forkSession(
 export const messageMutations = { addMessage, forkSession };
 
 export const messageQueries = {
-  message: async (_: unknown, { id }: { id: string }, ctx: DomainContext) => {
-    const user = requireUser(ctx);
-    if (!isUuid(id)) return null;
-    const message = await ctx.em.findOne(Message, { id, ownerId: user.userId });
-    // Someone else's message reads as absent, like an unknown id; the attempt is audited.
-    if (!message && (await ctx.em.count(Message, { id })) > 0) await ctx.denied('message', id, 'message');
-    return message;
-  },
+  message: (_: unknown, { id }: { id: string }, ctx: DomainContext) =>
+    ownedOrNull(ctx, MESSAGE, id, 'message'),
 };
 
 export const messageFields = {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { notFound } from '../../platform/errors.ts';
 import { requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
 import { decodeCursor, encodeCursor, pageSize, type Page } from '../../platform/graphql/pagination.ts';
 import type { FieldChanges } from '../../platform/events/envelope.ts';
 import type { EventData, EventType } from '../../schema/events/contracts.ts';
-import { Session, SessionStats } from './entities.ts';
+import { SESSION, Session, SessionStats } from './entities.ts';
 import { conflict, isUuid, validTags, validTitle } from './validation.ts';
+import { ownedForChange, ownedOrNull } from '../../platform/graphql/owned.ts';
 
 /**
  * Loads a session of the caller's for a change; another user's id reads as not found (no
@@ -18,11 +18,7 @@ export async function ownSession(
   operation: string,
   options: { allowDeleted?: boolean } = {},
 ): Promise<Session> {
-  const user = requireUser(ctx);
-  if (!isUuid(id)) throw notFound('Session');
-  const session = await ctx.em.findOne(Session, { id });
-  if (!session) throw notFound('Session');
-  if (session.ownerId !== user.userId) throw await ctx.denied('session', id, operation);
+  const session = await ownedForChange(ctx, SESSION, id, operation);
   if (session.deletedAt && !options.allowDeleted) throw conflict('Session is deleted; restore it first');
   return session;
 }
@@ -224,14 +220,8 @@ export const sessionMutations = {
 };
 
 export const sessionQueries = {
-  session: async (_: unknown, { id }: { id: string }, ctx: DomainContext) => {
-    const user = requireUser(ctx);
-    if (!isUuid(id)) return null;
-    const session = await ctx.em.findOne(Session, { id, ownerId: user.userId });
-    // Someone else's session reads as absent, like an unknown id; the attempt is audited.
-    if (!session && (await ctx.em.count(Session, { id })) > 0) await ctx.denied('session', id, 'session');
-    return session;
-  },
+  session: (_: unknown, { id }: { id: string }, ctx: DomainContext) =>
+    ownedOrNull(ctx, SESSION, id, 'session'),
   sessions: (_: unknown, args: SessionListArgs, ctx: DomainContext) =>
     listSessions(ctx.em, requireUser(ctx).userId, args),
 };

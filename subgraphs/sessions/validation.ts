@@ -25,8 +25,7 @@ export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, me
 export const tooLarge = (field: string, message: string) =>
   new AppError(ErrorCode.PAYLOAD_TOO_LARGE, message, { field });
 
-export const isUuid = (id: string) =>
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+export { isUuid } from '../../platform/graphql/owned.ts';
 
 export function validTitle(title: string, field = 'title'): string {
   const trimmed = title.trim();

@@ -1,7 +1,8 @@
-import { badInput, notFound } from '../../platform/errors.ts';
+import { badInput } from '../../platform/errors.ts';
 import { requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
 import { pageSize } from '../../platform/graphql/pagination.ts';
 import { Notification, Task } from './entities.ts';
+import { ownedForChange, ownedOrNull } from '../../platform/graphql/owned.ts';
 
 /**
  * Notifications are written by the notifications processor; users read them and mark them
@@ -9,19 +10,15 @@ import { Notification, Task } from './entities.ts';
  */
 
 export const MARK_ALL_LIMIT = 1000;
-const isUuid = (id: string) => /^[0-9a-f-]{36}$/i.test(id);
 
 export function parsePosition(cursor: string, field = 'after'): number {
   if (!/^\d{1,15}$/.test(cursor)) throw badInput(field, 'Invalid cursor');
   return Number(cursor);
 }
 
-async function ownNotification(ctx: DomainContext, id: string, operation: string): Promise<Notification> {
-  const n = isUuid(id) ? await ctx.em.findOne(Notification, { id }) : null;
-  if (!n) throw notFound('Notification');
-  if (n.ownerId !== requireUser(ctx).userId) throw await ctx.denied('notification', id, operation);
-  return n;
-}
+const NOTIFICATION = { entity: Notification, type: 'notification', label: 'Notification' };
+const ownNotification = (ctx: DomainContext, id: string, operation: string) =>
+  ownedForChange(ctx, NOTIFICATION, id, operation);
 
 function markRead(ctx: DomainContext, n: Notification, now: Date) {
   n.readAt = now;
@@ -35,14 +32,8 @@ function markRead(ctx: DomainContext, n: Notification, now: Date) {
 
 export const notificationResolvers = {
   Query: {
-    notification: async (_: unknown, { id }: { id: string }, ctx: DomainContext) => {
-      const n = isUuid(id) ? await ctx.em.findOne(Notification, { id }) : null;
-      if (n && n.ownerId !== requireUser(ctx).userId) {
-        await ctx.denied('notification', id, 'notification');
-        return null;
-      }
-      return n;
-    },
+    notification: (_: unknown, { id }: { id: string }, ctx: DomainContext) =>
+      ownedOrNull(ctx, NOTIFICATION, id, 'notification'),
     notifications: async (
       _: unknown,
       args: { first?: number; after?: string | null; unreadOnly?: boolean | null },

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '../../platform/errors.ts';
+import { badInput } from '../../platform/errors.ts';
 import { requireUser, type DomainContext } from '../../platform/graphql/subgraph-service.ts';
 import { decodeCursor, pageSize, toPage } from '../../platform/graphql/pagination.ts';
 import { DateTime } from '../../platform/graphql/scalars.ts';
+import { isUuid, ownedForChange, ownedOrNull } from '../../platform/graphql/owned.ts';
 import { Reminder, Task } from './entities.ts';
 import {
   addReminders,
@@ -28,25 +29,9 @@ export const LIMITS = {
   label: 50,
   subtasks: 100,
 };
-export const isUuid = (id: string) => /^[0-9a-f-]{36}$/i.test(id);
-
-/** A task of the caller's; another user's id reads as not found and is audited as denied. */
-async function ownTask(ctx: DomainContext, id: string, operation: string): Promise<Task> {
-  const task = isUuid(id) ? await ctx.em.findOne(Task, { id }) : null;
-  if (!task) throw notFound('Task');
-  if (task.ownerId !== requireUser(ctx).userId) throw await ctx.denied('task', id, operation);
-  return task;
-}
-
-/** Reads by id answer null for another user's task (like `session`), and audit the attempt. */
-async function readTask(ctx: DomainContext, id: string): Promise<Task | null> {
-  const task = isUuid(id) ? await ctx.em.findOne(Task, { id }) : null;
-  if (task && task.ownerId !== requireUser(ctx).userId) {
-    await ctx.denied('task', id, 'task');
-    return null;
-  }
-  return task;
-}
+const TASK = { entity: Task, type: 'task', label: 'Task' };
+const ownTask = (ctx: DomainContext, id: string, operation: string) =>
+  ownedForChange(ctx, TASK, id, operation);
 
 interface TaskFilter {
   status?: string[] | null;
@@ -343,7 +328,7 @@ async function deleteTask(ctx: DomainContext, id: string): Promise<string> {
 export const tasksResolvers: GraphQLResolverMap<DomainContext> = {
   DateTime,
   Query: {
-    task: (_: unknown, { id }: { id: string }, ctx: DomainContext) => readTask(ctx, id),
+    task: (_: unknown, { id }: { id: string }, ctx: DomainContext) => ownedOrNull(ctx, TASK, id, 'task'),
     tasks: (
       _: unknown,
       args: { first?: number; after?: string; status?: string; filter?: TaskFilter },
